@@ -1,0 +1,81 @@
+"""The Quickstart demo: execute an example notebook with papermill and report what it recorded."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_mlops.core.config import Settings, resolve_settings
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.notebook import NOTEBOOK_ENV, NotebookLocation
+from jupyter_mlops.core.run_list import RunList, notebook_runs
+from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
+
+__all__ = ["DemoReport", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo executed and where its runs are."""
+
+    notebook: Path
+    output: Path
+    settings: Settings
+    runs: RunList
+    ui_command: str
+    seconds: float
+
+
+def run_demo(notebook: Path, output: Path, *, progress: bool = True) -> DemoReport:
+    """Execute ``notebook`` with papermill in a fresh kernel (writing ``output``) and list the
+    runs it recorded in the store the notebook resolves to (the embedded SQLite default unless
+    configured otherwise).
+
+    Raises:
+        MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
+            (the output notebook is still written and named in the message).
+    """
+    import papermill
+
+    notebook = notebook.resolve()
+    if not notebook.is_file():
+        raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.NOT_FOUND)
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    previous = os.environ.get(NOTEBOOK_ENV)
+    os.environ[NOTEBOOK_ENV] = str(notebook)  # the kernel inherits it: lineage names the input
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            cwd=str(notebook.parent),
+            progress_bar=progress,
+            kernel_name="python3",
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise MlopsError(
+            f"cell {exc.exec_count} of {notebook.name} failed: {exc.ename}: {exc.evalue} "
+            f"(executed notebook written to {output})",
+            ErrorCode.INTERNAL,
+        ) from exc
+    finally:
+        if previous is None:
+            os.environ.pop(NOTEBOOK_ENV, None)
+        else:
+            os.environ[NOTEBOOK_ENV] = previous
+    settings = resolve_settings(notebook=notebook)
+    client = connect(settings.tracking_uri)
+    experiment_id = ensure_experiment(client, settings.experiment, settings.tracking_uri)
+    target = Target(client, experiment_id, settings, NotebookLocation(notebook, "argument"))
+    return DemoReport(
+        notebook=notebook,
+        output=output,
+        settings=settings,
+        runs=notebook_runs(target, limit=10),
+        ui_command=ui_command(settings.tracking_uri, settings.project_root),
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,52 @@
+"""The one exception base of jupyter-mlops and its mapping to exit codes and HTTP statuses.
+
+Every error we raise on purpose is an :class:`MlopsError` carrying an :class:`ErrorCode`.
+Adapters never invent their own mapping: the CLI exits with ``error.code.exit_code``, the
+server answers with ``error.code.http_status``, and magics turn the message into one
+``UsageError`` line.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["ErrorCode", "MlopsError"]
+
+
+class ErrorCode(enum.Enum):
+    """What kind of failure an :class:`MlopsError` is; fixes its exit code and HTTP status."""
+
+    #: The caller asked for something malformed (bad flag, bad value, bad name).
+    USAGE = ("usage", 2, 400)
+    #: A model, run, notebook or file that was named does not exist.
+    NOT_FOUND = ("not_found", 1, 404)
+    #: Settings cannot be resolved into something usable (e.g. an invalid tracking URI).
+    CONFIG = ("config", 1, 400)
+    #: The tracking store (MLflow) could not be reached or refused the request.
+    TRACKING_UNAVAILABLE = ("tracking_unavailable", 1, 503)
+    #: The request conflicts with the current state (e.g. a name already taken).
+    CONFLICT = ("conflict", 1, 409)
+    #: Anything else that went wrong inside jupyter-mlops.
+    INTERNAL = ("internal", 1, 500)
+
+    def __init__(self, slug: str, exit_code: int, http_status: int) -> None:
+        self.slug = slug
+        self.exit_code = exit_code
+        self.http_status = http_status
+
+
+class MlopsError(Exception):
+    """An error with a message meant for the user and a code that fixes how it is reported.
+
+    >>> err = MlopsError("no such model 'credit'", ErrorCode.NOT_FOUND)
+    >>> err.code.exit_code, err.code.http_status
+    (1, 404)
+    """
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.INTERNAL) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message

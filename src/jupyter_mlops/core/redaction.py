@@ -1,0 +1,118 @@
+"""Keep secrets out of runs: names and values that look like credentials are masked.
+
+Everything we write into MLflow (params, tags, the cell's code, the notebook snapshot, error
+messages, the tracking URI we display) goes through this module first. The rules are
+deliberately greedy: a masked harmless value costs little, a leaked token costs a lot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "MASK",
+    "is_secret_name",
+    "looks_like_secret",
+    "mask_uri",
+    "redact_mapping",
+    "redact_text",
+]
+
+#: What a masked value is replaced with.
+MASK = "***"
+
+_SECRET_NAME = re.compile(
+    r"(pass(word|wd|phrase)?|secret|token(?!iz)|credential|api[_\-.]?key|private[_\-.]?key"
+    r"|access[_\-.]?key|auth(?!or)|(^|[_\-.])key$|^pwd$|session[_\-.]?id|cookie|signature)",
+    re.IGNORECASE,
+)
+
+# Values that are secrets whatever they are called.
+_SECRET_VALUE_PATTERNS = [
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    re.compile(r"\bA(?:KIA|SIA)[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}\b"),
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),  # Slack
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}\b"),  # OpenAI-style keys
+    re.compile(r"\bdapi[0-9a-f]{32}\b"),  # Databricks personal access token
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWT
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{12,}=*"),
+]
+# user:password@ inside any URL.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@"
+)
+# name = "value" / name: 'value' / "name": "value" where the name looks secret.
+_ASSIGNED_SECRET = re.compile(
+    r"""(?P<name>["']?[A-Za-z_][A-Za-z0-9_\-.]*["']?)(?P<sep>\s*(?:=|:)\s*)"""
+    r"""(?P<quote>[rbuRBU]{0,2}["'])(?P<value>[^"'\n]*)(?P=quote)"""
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Return True when a variable, parameter or tag name suggests it holds a credential.
+
+    >>> is_secret_name("db_password"), is_secret_name("api_key"), is_secret_name("n_estimators")
+    (True, True, False)
+    """
+    return bool(_SECRET_NAME.search(name))
+
+
+def looks_like_secret(value: str) -> bool:
+    """Return True when a value has the shape of a known token, key or URL with a password."""
+    return any(p.search(value) for p in _SECRET_VALUE_PATTERNS) or bool(
+        _URL_CREDENTIALS.search(value)
+    )
+
+
+def redact_text(text: str) -> str:
+    """Mask secrets inside free text such as source code, outputs or error messages.
+
+    >>> redact_text('token = "abc123"  # x')
+    'token = "***"  # x'
+    """
+
+    def _assigned(match: re.Match[str]) -> str:
+        bare = match.group("name").strip("\"'")
+        if not is_secret_name(bare) or not match.group("value"):
+            return match.group(0)
+        quote = match.group("quote")
+        return f"{match.group('name')}{match.group('sep')}{quote}{MASK}{quote[-1]}"
+
+    text = _ASSIGNED_SECRET.sub(_assigned, text)
+    for pattern in _SECRET_VALUE_PATTERNS:
+        text = pattern.sub(MASK, text)
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", text)
+
+
+def mask_uri(uri: str) -> str:
+    """Mask the password and token-like query parameters of a URI, keeping it recognisable.
+
+    >>> mask_uri("postgresql://ml:s3cret@db:5432/mlflow")
+    'postgresql://ml:***@db:5432/mlflow'
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return redact_text(uri)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_mapping(values: Mapping[str, str]) -> dict[str, str]:
+    """Return a copy with the values of secret-looking names, or secret-looking values, masked."""
+    return {
+        key: MASK if is_secret_name(key) or looks_like_secret(value) else value
+        for key, value in values.items()
+    }

@@ -1,0 +1,154 @@
+"""The runs a notebook recorded, as a table that renders as HTML in JupyterLab and as text."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mlflow.entities import Run, ViewType
+
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.provenance import relative_notebook_path
+from jupyter_mlops.core.session import Target
+
+__all__ = ["RunList", "RunRow", "notebook_runs"]
+
+_COLUMNS = ("name", "status", "start", "duration", "params", "metrics")
+_MAX_CELL = 80
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run, flattened for display."""
+
+    run_id: str
+    name: str
+    status: str
+    start: datetime | None
+    duration_s: float | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's display values, in column order."""
+        return (
+            self.name,
+            self.status,
+            self.start.strftime("%Y-%m-%d %H:%M:%S") if self.start else "",
+            _duration(self.duration_s),
+            _clip(", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))),
+            _clip(", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items()))),
+        )
+
+
+@dataclass(frozen=True)
+class RunList:
+    """Runs newest first, with what they were filtered by; displays itself."""
+
+    rows: tuple[RunRow, ...]
+    notebook: str | None
+    experiment: str
+
+    def to_text(self) -> str:
+        """Plain-text table (what a terminal shows)."""
+        title = self._title()
+        if not self.rows:
+            return f"{title}\n(no runs yet)"
+        table = [_COLUMNS, *(row.cells() for row in self.rows)]
+        widths = [max(len(line[i]) for line in table) for i in range(len(_COLUMNS))]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip()
+            for line in table
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join([title, *lines])
+
+    def to_html(self) -> str:
+        """HTML table (what JupyterLab shows)."""
+        head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
+        body = (
+            "".join(
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row.cells()) + "</tr>"
+                for row in self.rows
+            )
+            or f'<tr><td colspan="{len(_COLUMNS)}">no runs yet</td></tr>'
+        )
+        return (
+            f'<div class="jupyter-mlops-runs"><p>{html.escape(self._title())}</p>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+    def _title(self) -> str:
+        where = f"notebook {self.notebook}" if self.notebook else "this session (notebook unknown)"
+        return f"{len(self.rows)} run(s) of {where} in experiment {self.experiment!r}"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+
+def notebook_runs(target: Target, limit: int = 20) -> RunList:
+    """Return the ``limit`` newest runs recorded from ``target``'s notebook.
+
+    When the notebook is unknown, the newest runs of the experiment are returned instead.
+
+    Raises:
+        MlopsError: USAGE when ``limit`` is not positive; TRACKING_UNAVAILABLE when the store
+            cannot be queried.
+    """
+    if limit < 1:
+        raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
+    notebook = relative_notebook_path(target)
+    query = "" if notebook is None else f"tags.`mlops.notebook.path` = {_quoted(notebook)}"
+    try:
+        runs = target.client.search_runs(
+            [target.experiment_id],
+            filter_string=query,
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=limit,
+            order_by=["attributes.start_time DESC"],
+        )
+    except Exception as exc:
+        raise MlopsError(f"cannot list runs: {exc}", ErrorCode.TRACKING_UNAVAILABLE) from exc
+    return RunList(tuple(_row(run) for run in runs), notebook, target.settings.experiment)
+
+
+def _row(run: Run) -> RunRow:
+    info = run.info
+    start = (
+        datetime.fromtimestamp(info.start_time / 1000, tz=timezone.utc).astimezone()
+        if info.start_time
+        else None
+    )
+    duration = (
+        (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    )
+    return RunRow(
+        run_id=info.run_id,
+        name=info.run_name or info.run_id[:8],
+        status=info.status,
+        start=start,
+        duration_s=duration,
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+    )
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '\\"') + '"' if "'" in value else f"'{value}'"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"

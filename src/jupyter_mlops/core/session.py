@@ -1,0 +1,151 @@
+"""The one resettable place that holds implicit state for notebook users.
+
+A :class:`Session` remembers what ``%mlops init`` (or ``jupyter_mlops.init()``) resolved: the
+settings, the connected client, the experiment id and the notebook. Core functions never read
+it; they take a :class:`Target` explicitly. Only the fluent facade and the magics use the
+process-wide session returned by :func:`current`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+
+from jupyter_mlops.core.config import Settings, resolve_settings
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.notebook import NotebookLocation, discover_notebook
+from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
+
+__all__ = ["Session", "Target", "current", "describe_target", "reset"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where runs go: a connected client, the experiment, the settings and the notebook."""
+
+    client: MlflowClient
+    experiment_id: str
+    settings: Settings
+    notebook: NotebookLocation
+
+
+@dataclass
+class Session:
+    """Explicit choices made with ``init`` plus the target resolved from them (lazily)."""
+
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    notebook: str | None = None
+    _target: Target | None = None
+
+    def configure(
+        self,
+        *,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        notebook: str | None = None,
+    ) -> None:
+        """Record explicit choices; the next :meth:`target` call resolves them anew."""
+        if tracking_uri is not None:
+            self.tracking_uri = tracking_uri
+        if experiment is not None:
+            self.experiment = experiment
+        if notebook is not None:
+            self.notebook = notebook
+        self._target = None
+
+    def target(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        cwd: Path | None = None,
+        cell_source: str | None = None,
+    ) -> Target:
+        """Resolve settings, find the notebook, connect and ensure the experiment (cached).
+
+        Raises:
+            MlopsError: USAGE for an explicit notebook that does not exist; CONFIG or
+                TRACKING_UNAVAILABLE when the store cannot be used.
+        """
+        if self._target is not None:
+            return self._target
+        try:
+            location = discover_notebook(
+                explicit=self.notebook,
+                env=env,
+                namespace=namespace,
+                cwd=cwd,
+                cell_source=cell_source,
+            )
+        except FileNotFoundError as exc:
+            raise MlopsError(
+                f"{exc}; pass the path of a saved notebook with --notebook", ErrorCode.USAGE
+            ) from exc
+        settings = resolve_settings(
+            tracking_uri=self.tracking_uri,
+            experiment=self.experiment,
+            notebook=location.path,
+            cwd=cwd,
+            env=env,
+        )
+        client = connect(settings.tracking_uri)
+        experiment_id = ensure_experiment(client, settings.experiment, settings.tracking_uri)
+        self._target = Target(client, experiment_id, settings, location)
+        return self._target
+
+    @property
+    def resolved(self) -> Target | None:
+        """The target if it was resolved already, else None (never connects)."""
+        return self._target
+
+
+_SOURCE_WORDS = {
+    "argument": "explicit",
+    "environment": "from the environment",
+    "pyproject": "from pyproject.toml",
+    "default": "default",
+}
+
+
+def describe_target(target: Target) -> str:
+    """Multi-line, human-readable account of where runs go and why (secrets masked)."""
+    settings = target.settings
+    notebook = target.notebook
+    lines = [
+        (
+            "tracking URI",
+            f"{settings.display_uri}  ({_SOURCE_WORDS[settings.tracking_uri_source]})",
+        ),
+        ("experiment", f"{settings.experiment}  ({_SOURCE_WORDS[settings.experiment_source]})"),
+        (
+            "notebook",
+            f"{notebook.path}  (found by {notebook.found_by})" if notebook.path else "not found",
+        ),
+        ("project root", str(settings.project_root)),
+        (
+            "open the UI",
+            f"{ui_command(settings.tracking_uri, settings.project_root)}  (in the project root)",
+        ),
+    ]
+    width = max(len(label) for label, _ in lines)
+    return "\n".join(f"{label.ljust(width)} : {value}" for label, value in lines)
+
+
+_current = Session()
+
+
+def current() -> Session:
+    """Return the process-wide session used by the fluent API and the magics."""
+    return _current
+
+
+def reset() -> Session:
+    """Forget every explicit choice and cached connection; return the fresh session."""
+    global _current
+    _current = Session()
+    return _current

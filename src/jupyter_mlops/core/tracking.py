@@ -1,0 +1,159 @@
+"""Connecting to the MLflow tracking store and finding (or creating) the experiment.
+
+All MLflow access in jupyter-mlops goes through an explicit :class:`mlflow.MlflowClient` bound
+to a tracking URI; nothing here depends on MLflow's global fluent state.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.redaction import mask_uri
+
+__all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
+
+_PROBE_TIMEOUT_S = 5.0
+_FIX_HINT = "pass another one with `%mlops init --tracking-uri URI` or set MLFLOW_TRACKING_URI"
+
+
+def sqlite_database(uri: str) -> Path | None:
+    """Return the database file of a ``sqlite:///`` URI (None for other schemes or in-memory)."""
+    if not uri.startswith("sqlite://"):
+        return None
+    path = uri[len("sqlite://") :].split("?", 1)[0]
+    if path.startswith("/"):
+        path = path[1:]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser().resolve()
+
+
+def ui_command(uri: str, project_root: Path) -> str:
+    """The ``mlflow ui`` command line that shows the runs of ``uri``.
+
+    A database inside the project root is named relative to it (run the command there).
+    """
+    database = sqlite_database(uri)
+    if database is not None:
+        try:
+            return f"mlflow ui --backend-store-uri sqlite:///{database.relative_to(project_root).as_posix()}"
+        except ValueError:
+            return f"mlflow ui --backend-store-uri sqlite:///{database}"
+    if urlsplit(uri).scheme in ("http", "https"):
+        return f"open {mask_uri(uri)} in a browser"
+    return f"mlflow ui --backend-store-uri '{mask_uri(uri)}'"
+
+
+def connect(uri: str) -> MlflowClient:
+    """Return a client for ``uri`` after checking that the store answers.
+
+    Raises:
+        MlopsError: CONFIG when the URI is malformed or names a folder that does not exist;
+            TRACKING_UNAVAILABLE when the store cannot be reached or refuses the request.
+            The message names the (masked) URI and says how to fix it.
+    """
+    shown = mask_uri(uri)
+    _check_shape(uri, shown)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)
+    except MlflowException as exc:
+        raise MlopsError(
+            f"tracking URI {shown} cannot be used: {_first_line(exc.message)}; {_FIX_HINT}",
+            ErrorCode.CONFIG,
+        ) from exc
+    except Exception as exc:  # store drivers raise their own types (sqlalchemy, requests, ...)
+        raise MlopsError(
+            f"tracking store {shown} did not answer: {_first_line(str(exc))}; {_FIX_HINT}",
+            ErrorCode.TRACKING_UNAVAILABLE,
+        ) from exc
+    return client
+
+
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """Return the id of experiment ``name``, creating it when missing.
+
+    With a SQLite store, new experiments keep their artifacts in ``mlruns/`` beside the
+    database instead of below whatever folder the kernel happened to start in.
+
+    Raises:
+        MlopsError: CONFLICT when an experiment of that name exists but is deleted.
+    """
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return str(
+                client.create_experiment(name, artifact_location=_artifact_root(tracking_uri, name))
+            )
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise MlopsError(
+                    f"cannot create experiment {name!r}: {_first_line(exc.message)}",
+                    ErrorCode.USAGE,
+                ) from exc
+            experiment = client.get_experiment_by_name(name)  # created concurrently
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        raise MlopsError(
+            f"experiment {name!r} is deleted in {mask_uri(tracking_uri)}; restore it in MLflow "
+            "or choose another name with `%mlops init --experiment NAME`",
+            ErrorCode.CONFLICT,
+        )
+    return str(experiment.experiment_id)
+
+
+def _artifact_root(tracking_uri: str, name: str) -> str | None:
+    database = sqlite_database(tracking_uri)
+    if database is None:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "experiment"
+    folder = database.parent / "mlruns" / f"{slug}-{uuid.uuid4().hex[:8]}"
+    return folder.as_uri()
+
+
+def _check_shape(uri: str, shown: str) -> None:
+    scheme = urlsplit(uri).scheme
+    if not scheme:
+        raise MlopsError(
+            f"tracking URI {shown} has no scheme; use e.g. sqlite:///mlflow.db or "
+            f"http://host:5000; {_FIX_HINT}",
+            ErrorCode.CONFIG,
+        )
+    database = sqlite_database(uri)
+    if database is not None and not database.parent.is_dir():
+        raise MlopsError(
+            f"tracking URI {shown}: folder {database.parent} does not exist; create it or "
+            f"{_FIX_HINT}",
+            ErrorCode.CONFIG,
+        )
+    if scheme in ("http", "https"):
+        _probe_http(uri, shown)
+
+
+def _probe_http(uri: str, shown: str) -> None:
+    """Fail fast on an unreachable server: MLflow's own client retries for minutes."""
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=_PROBE_TIMEOUT_S):
+            pass
+    except urllib.error.HTTPError:
+        return  # the server answered; MLflow will report what it thinks of the request
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise MlopsError(
+            f"tracking server {shown} is unreachable ({reason}); start it or {_FIX_HINT}",
+            ErrorCode.TRACKING_UNAVAILABLE,
+        ) from exc
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"

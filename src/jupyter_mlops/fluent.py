@@ -1,0 +1,172 @@
+"""The notebook-friendly API: a thin stateful facade over the explicit core.
+
+>>> import jupyter_mlops
+>>> jupyter_mlops.init(tracking_uri="sqlite:///mlflow.db")          # doctest: +SKIP
+>>> with jupyter_mlops.run("baseline", params={"C": 1.0}) as run:   # doctest: +SKIP
+...     model.fit(X, y)
+...     run.log_metrics({"auc": 0.91})
+...     run.log_data("X", X, context="training")
+
+Implicit state (explicit choices, the connected store) lives in one resettable place,
+:mod:`jupyter_mlops.core.session`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+from jupyter_mlops.core import session as _session
+from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.run_list import RunList, notebook_runs
+from jupyter_mlops.core.session import Target
+
+__all__ = ["init", "reset", "run", "runs", "target"]
+
+_announced: set[str] = set()
+
+
+def init(
+    *,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    notebook: str | Path | None = None,
+) -> Target:
+    """Choose where runs go (each argument overrides the environment and pyproject.toml).
+
+    Returns:
+        The resolved :class:`~jupyter_mlops.core.session.Target` (store, experiment, notebook).
+
+    Raises:
+        MlopsError: when the notebook does not exist or the store cannot be used; the
+            previous choices are kept in that case.
+    """
+    session = _session.current()
+    previous = (session.tracking_uri, session.experiment, session.notebook)
+    session.configure(
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        notebook=None if notebook is None else str(notebook),
+    )
+    try:
+        return target()
+    except Exception:
+        session.tracking_uri, session.experiment, session.notebook = previous
+        session.configure()
+        raise
+
+
+def target(
+    *,
+    namespace: Mapping[str, Any] | None = None,
+    cell_source: str | None = None,
+) -> Target:
+    """Resolve (once) and return where runs go; also points plain ``mlflow`` calls there."""
+    session = _session.current()
+    cached = session.resolved
+    resolved = session.target(namespace=namespace, cell_source=cell_source)
+    if resolved is not cached:
+        mlflow.set_tracking_uri(resolved.settings.tracking_uri)
+        mlflow.set_experiment(experiment_id=resolved.experiment_id)
+        if resolved.notebook.path is None:
+            _notice_once(
+                "notebook not found (not started by Jupyter Server, VS Code or papermill); "
+                "runs are recorded without notebook lineage. Name it with "
+                "`%mlops init --notebook PATH` or jupyter_mlops.init(notebook=...)."
+            )
+    return resolved
+
+
+def reset() -> None:
+    """Forget explicit choices and the cached connection (e.g. between tests)."""
+    _session.reset()
+    _announced.clear()
+
+
+@contextmanager
+def run(
+    name: str | None = None,
+    *,
+    params: Mapping[str, Any] | Sequence[str] | None = None,
+    metrics: Mapping[str, Any] | Sequence[str] | None = None,
+    data: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    autolog: bool = True,
+) -> Iterator[RunCapture]:
+    """Record the ``with`` body as one MLflow run, like ``%%mlops run`` does for a cell.
+
+    ``params`` and ``metrics`` are either values (a mapping) or names of variables read from
+    the caller's namespace when the block ends. ``data`` maps names to DataFrames/Series to
+    record as dataset inputs. The yielded object offers ``log_params``, ``log_metrics`` and
+    ``log_data``; ``.result`` tells how the run ended.
+
+    Raises:
+        MlopsError: when the store cannot be used (the body does not run).
+    """
+    caller = inspect.currentframe()
+    frame = caller.f_back.f_back if caller and caller.f_back else None  # skip contextmanager
+    resolved = target(namespace=_variables(frame))
+    param_names, param_values = _split(params)
+    metric_names, metric_values = _split(metrics)
+    with recording(
+        resolved,
+        _caller_code(frame),
+        namespace=lambda: _variables(frame),
+        params=param_names,
+        metrics=metric_names,
+        name=name,
+        tags=tags,
+        autolog=autolog,
+        warn=warn,
+    ) as capture:
+        capture.add_params(param_values)
+        capture.add_metrics(metric_values)
+        for key, value in (data or {}).items():
+            capture.add_data(key, value)
+        yield capture
+
+
+def runs(limit: int = 20) -> RunList:
+    """Return this notebook's newest runs as a table (HTML in JupyterLab, text elsewhere)."""
+    return notebook_runs(target(), limit)
+
+
+def warn(message: str) -> None:
+    """Print one warning line to stderr (shown in red by Jupyter)."""
+    print(f"jupyter-mlops: warning: {message}", file=sys.stderr)
+
+
+def _notice_once(message: str) -> None:
+    if message not in _announced:
+        _announced.add(message)
+        print(f"jupyter-mlops: {message}", file=sys.stderr)
+
+
+def _split(values: Mapping[str, Any] | Sequence[str] | None) -> tuple[list[str], dict[str, Any]]:
+    if values is None:
+        return [], {}
+    if isinstance(values, Mapping):
+        return [], dict(values)
+    if isinstance(values, str):
+        return [v.strip() for v in values.split(",") if v.strip()], {}
+    return list(values), {}
+
+
+def _variables(frame: Any) -> dict[str, Any]:
+    return {} if frame is None else {**frame.f_globals, **frame.f_locals}
+
+
+def _caller_code(frame: Any) -> CellCode:
+    """The source of the file or notebook cell that called :func:`run`."""
+    if frame is None:
+        return CellCode(source="")
+    filename = frame.f_code.co_filename
+    source = "".join(linecache.getlines(filename, frame.f_globals))
+    return CellCode(source=source, python=source)

@@ -1,0 +1,99 @@
+"""IPython side of ``%%mlops run``: which cell is running, and running its body faithfully.
+
+The body runs in the user namespace the way IPython would run it without the magic: IPython
+syntax is transformed, AST transformers apply, a trailing expression's value is returned (so
+IPython displays it as ``Out[n]``), and exceptions propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
+
+from jupyter_mlops.core.capture import CellCode
+
+__all__ = ["CellTracker", "CompiledBody", "compile_body", "describe_cell"]
+
+
+class CellTracker:
+    """Remembers the raw source and id of the cell being executed (``pre_run_cell`` hook).
+
+    JupyterLab sends the nbformat cell id with each execute request; IPython passes it here.
+    """
+
+    def __init__(self) -> None:
+        self.raw_cell: str | None = None
+        self.cell_id: str | None = None
+
+    def pre_run_cell(self, info: ExecutionInfo) -> None:
+        self.raw_cell = info.raw_cell
+        self.cell_id = info.cell_id
+
+    def register(self, shell: InteractiveShell) -> None:
+        shell.events.register("pre_run_cell", self.pre_run_cell)
+
+    def unregister(self, shell: InteractiveShell) -> None:
+        with contextlib.suppress(ValueError):
+            shell.events.unregister("pre_run_cell", self.pre_run_cell)
+
+
+def describe_cell(shell: InteractiveShell, tracker: CellTracker, line: str, body: str) -> CellCode:
+    """Return the :class:`CellCode` of the running ``%%mlops`` cell.
+
+    The tracked raw cell is used only when it is this cell (the magic can also be called
+    directly with ``run_cell_magic``); otherwise the source is rebuilt from line and body.
+    """
+    raw = tracker.raw_cell
+    matches = raw is not None and raw.lstrip().startswith("%%mlops") and body.strip() in raw
+    source = raw if matches and raw is not None else f"%%mlops {line}\n{body}"
+    return CellCode(
+        source=source,
+        python=shell.transform_cell(body),
+        cell_id=tracker.cell_id if matches else None,
+        execution_count=shell.execution_count,
+    )
+
+
+@dataclass(frozen=True)
+class CompiledBody:
+    """A cell body compiled for the user namespace; :meth:`run` executes it."""
+
+    shell: InteractiveShell
+    statements: Any  # code object for all but a trailing expression
+    expression: Any  # code object of the trailing expression, or None
+
+    def run(self) -> Any:
+        """Execute the body; return the trailing expression's value (None if there is none)."""
+        __tracebackhide__ = True  # keep our frame out of the user's traceback
+        namespace = self.shell.user_ns
+        exec(self.statements, self.shell.user_global_ns, namespace)
+        if self.expression is not None:
+            return eval(self.expression, self.shell.user_global_ns, namespace)
+        return None
+
+
+def compile_body(shell: InteractiveShell, body: str) -> CompiledBody:
+    """Compile a cell body as IPython would; raises ``SyntaxError`` before anything runs."""
+    python = shell.transform_cell(body)
+    tree = shell.transform_ast(shell.compile.ast_parse(python))
+    expression = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(python):
+        expression = ast.Expression(tree.body.pop().value)
+    cell_name = shell.compile.cache(python, shell.execution_count, raw_code=body)
+    statements = shell.compile(tree, cell_name, "exec")
+    compiled_expression = (
+        shell.compile(expression, cell_name, "eval")  # type: ignore[arg-type]
+        if expression
+        else None
+    )
+    return CompiledBody(shell, statements, compiled_expression)
+
+
+def _silenced(python: str) -> bool:
+    """A trailing ``;`` hides the value, as in any IPython cell."""
+    lines = [line.split("#", 1)[0].rstrip() for line in python.strip().splitlines()]
+    return bool(lines) and lines[-1].endswith(";")

@@ -1,0 +1,173 @@
+"""IPython adapter: ``%mlops`` / ``%%mlops``. Parses input, makes one core call, renders.
+
+Subcommands: ``init`` and ``runs`` (line), ``run`` (cell). Every user mistake is a
+``UsageError``: IPython prints one line and no traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Int
+
+from jupyter_mlops import fluent
+from jupyter_mlops.core.capture import recording
+from jupyter_mlops.core.errors import MlopsError
+from jupyter_mlops.core.parameters import injected_parameters
+from jupyter_mlops.core.session import describe_target
+from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell
+
+__all__ = ["MlopsMagics", "load", "unload"]
+
+
+@magic_arguments(name="%mlops init")
+@argument(
+    "--tracking-uri", help="MLflow tracking URI (overrides MLFLOW_TRACKING_URI and pyproject.toml)"
+)
+@argument("--experiment", help="experiment name (default: the notebook's file name)")
+@argument("--notebook", help="path of this notebook, when it cannot be discovered")
+def _init_args(line: str) -> None:
+    """%mlops init: choose where runs go and print what was resolved."""
+
+
+@magic_arguments(name="%%mlops run")
+@argument("--name", help="run name (default: <notebook>-cell<execution count>)")
+@argument("--params", default="", help="comma-separated variables to record as params")
+@argument("--metrics", default="", help="comma-separated numeric variables to record as metrics")
+@argument(
+    "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the run (repeatable)"
+)
+@argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
+def _run_args(line: str) -> None:
+    """%%mlops run: execute the cell and record it as one MLflow run."""
+
+
+@magic_arguments(name="%mlops runs")
+@argument("--limit", type=int, default=None, help="how many runs to show (default 20)")
+def _runs_args(line: str) -> None:
+    """%mlops runs: show this notebook's runs, newest first."""
+
+
+_SUBCOMMANDS = {"init": _init_args, "run": _run_args, "runs": _runs_args}
+
+
+@magics_class
+class MlopsMagics(Magics):
+    """Settings are traitlets: ``%config MlopsMagics.autolog = False``."""
+
+    autolog = Bool(
+        True, help="Autolog scikit-learn in %%mlops run cells (--no-autolog per cell)."
+    ).tag(config=True)
+    runs_limit = Int(20, help="Default number of rows shown by %mlops runs.").tag(config=True)
+
+    def __init__(self, shell: InteractiveShell, tracker: CellTracker) -> None:
+        super().__init__(shell)
+        self.tracker = tracker
+
+    @line_cell_magic
+    def mlops(self, line: str, cell: str | None = None) -> Any:
+        __tracebackhide__ = True  # a failing cell's traceback shows the user's code, not ours
+        subcommand, _, rest = line.strip().partition(" ")
+        if subcommand not in _SUBCOMMANDS:
+            raise UsageError(
+                f"unknown %mlops subcommand {subcommand!r}; use one of: {', '.join(_SUBCOMMANDS)}"
+            )
+        args = parse_argstring(_SUBCOMMANDS[subcommand], rest)
+        try:
+            if subcommand == "run":
+                if cell is None:
+                    raise UsageError(
+                        "run is a cell magic: put %%mlops run on the first line of the cell"
+                    )
+                return self._run(args, rest, cell)
+            if cell is not None:
+                raise UsageError(f"{subcommand} is a line magic: use %mlops {subcommand}")
+            if subcommand == "init":
+                target = fluent.init(
+                    tracking_uri=args.tracking_uri,
+                    experiment=args.experiment,
+                    notebook=args.notebook,
+                )
+                print(describe_target(target))
+                return None
+            return fluent.runs(args.limit or self.runs_limit)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _run(self, args: Any, line: str, body: str) -> Any:
+        __tracebackhide__ = True
+        shell = self.shell
+        assert shell is not None  # set by Magics.__init__
+        tags = dict(_tag(t) for t in args.tag)
+        params, metrics = _names(args.params, "--params"), _names(args.metrics, "--metrics")
+        code = describe_cell(shell, self.tracker, line, body)
+        compiled = compile_body(shell, body)
+        namespace = shell.user_ns
+        target = fluent.target(namespace=namespace, cell_source=code.source)
+        with recording(
+            target,
+            code,
+            namespace=namespace,
+            params=params,
+            metrics=metrics,
+            injected=injected_parameters(namespace.get("In", [])),
+            name=args.name,
+            tags=tags,
+            autolog=self.autolog and not args.no_autolog,
+            warn=fluent.warn,
+        ):
+            return compiled.run()
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"--tag expects KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def _names(text: str, flag: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if not name.isidentifier():
+            raise UsageError(f"{flag} expects comma-separated variable names; {name!r} is not one")
+    return names
+
+
+def _help() -> str:
+    sections = [
+        "Capture notebook experiments in MLflow.\n",
+        "Subcommands::\n",
+        *((func.__doc__ or "").strip() + "\n" for func in _SUBCOMMANDS.values()),
+    ]
+    return "\n".join(sections)
+
+
+MlopsMagics.mlops.__doc__ = _help()
+_loaded: dict[int, tuple[MlopsMagics, CellTracker]] = {}
+
+
+def load(shell: InteractiveShell) -> None:
+    """Register the magics and the cell tracker on ``shell`` (idempotent)."""
+    unload(shell)
+    tracker = CellTracker()
+    tracker.register(shell)
+    magics = MlopsMagics(shell, tracker)
+    shell.register_magics(magics)
+    configurables: list[Any] = shell.configurables
+    configurables.append(magics)
+    _loaded[id(shell)] = (magics, tracker)
+
+
+def unload(shell: InteractiveShell) -> None:
+    """Remove the cell tracker and configurable installed by :func:`load`."""
+    magics, tracker = _loaded.pop(id(shell), (None, None))
+    if tracker is not None:
+        tracker.unregister(shell)
+    configurables: list[Any] = shell.configurables
+    if magics is not None and magics in configurables:
+        configurables.remove(magics)
