@@ -45,6 +45,8 @@ _SECRET_VALUE_PATTERNS = [
 _URL_CREDENTIALS = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@"
 )
+# name=value without quotes (command lines, --tag KEY=VALUE, URLs' query strings).
+_UNQUOTED_SECRET = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z0-9_\-.]*)=(?P<value>[^\s"'&;,)]+)""")
 # name = "value" / name: 'value' / "name": "value" where the name looks secret.
 _ASSIGNED_SECRET = re.compile(
     r"""(?P<name>["']?[A-Za-z_][A-Za-z0-9_\-.]*["']?)(?P<sep>\s*(?:=|:)\s*)"""
@@ -82,7 +84,13 @@ def redact_text(text: str) -> str:
         quote = match.group("quote")
         return f"{match.group('name')}{match.group('sep')}{quote}{MASK}{quote[-1]}"
 
+    def _unquoted(match: re.Match[str]) -> str:
+        if not is_secret_name(match.group("name")) or match.group("value") == MASK:
+            return match.group(0)
+        return f"{match.group('name')}={MASK}"
+
     text = _ASSIGNED_SECRET.sub(_assigned, text)
+    text = _UNQUOTED_SECRET.sub(_unquoted, text)
     for pattern in _SECRET_VALUE_PATTERNS:
         text = pattern.sub(MASK, text)
     return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", text)
@@ -99,6 +107,8 @@ def mask_uri(uri: str) -> str:
     except ValueError:
         return redact_text(uri)
     netloc = parts.netloc
+    if "@" not in netloc and not any(is_secret_name(k) for k, _ in parse_qsl(parts.query)):
+        return uri  # nothing to mask; rebuilding could alter it (sqlite:////abs/path)
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         user = userinfo.split(":", 1)[0]

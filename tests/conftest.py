@@ -1,0 +1,99 @@
+"""Shared fixtures: a fresh SQLite MLflow store per test, a real IPython shell, no leaks.
+
+Nothing here mocks MLflow, papermill, nbformat or IPython: tests read back what was recorded
+with a real ``MlflowClient``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from mlflow import MlflowClient
+
+import jupyter_mlops
+
+# Variables that would otherwise leak the developer's or CI's configuration into tests.
+_ISOLATED_ENV = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "JPY_SESSION_NAME",
+    "JUPYTER_MLOPS_NOTEBOOK",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Run every test in its own folder with a clean environment; fail on leaked runs."""
+    for name in _ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)
+    jupyter_mlops.reset()
+    yield
+    leaked = mlflow.active_run()
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    jupyter_mlops.reset()
+    mlflow.set_tracking_uri(None)
+    assert leaked is None, f"test left MLflow run {leaked.info.run_id} active"
+
+
+@pytest.fixture(scope="session")
+def _migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite database with its schema created once (migrations take seconds)."""
+    database = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{database}").search_experiments(max_results=1)
+    return database
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path, _migrated_store: Path) -> str:
+    """A fresh SQLite tracking store in the test's folder (a copy of the empty template)."""
+    database = tmp_path / "mlflow.db"
+    shutil.copyfile(_migrated_store, database)
+    return f"sqlite:///{database}"
+
+
+@pytest.fixture
+def client(tracking_uri: str) -> MlflowClient:
+    """A client on the test's store, for reading back what was recorded."""
+    return MlflowClient(tracking_uri)
+
+
+@pytest.fixture
+def shell(tracking_uri: str) -> Iterator[InteractiveShell]:
+    """A real IPython shell with the extension loaded and ``%mlops init`` done on the test store."""
+    ip = InteractiveShell.instance()
+    ip.reset(new_session=False)
+    ip.run_line_magic("load_ext", "jupyter_mlops")
+    ip.run_line_magic("mlops", f"init --tracking-uri {tracking_uri} --experiment tests")
+    yield ip
+    ip.run_line_magic("unload_ext", "jupyter_mlops")
+    ip.reset(new_session=False)
+
+
+def runs_of(client: MlflowClient, experiment: str = "tests") -> list[mlflow.entities.Run]:
+    """All runs of ``experiment``, newest first."""
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"experiment {experiment!r} was not created"
+    return list(client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"]))
+
+
+def only_run(client: MlflowClient, experiment: str = "tests") -> mlflow.entities.Run:
+    """The single run of ``experiment`` (fails if there is not exactly one)."""
+    runs = runs_of(client, experiment)
+    assert len(runs) == 1, f"expected one run, found {len(runs)}"
+    return runs[0]
+
+
+def artifact_text(client: MlflowClient, run_id: str, path: str) -> str:
+    """The text of one artifact of a run."""
+    local = client.download_artifacts(run_id, path, dst_path=os.fspath(Path.cwd() / "downloads" / run_id))
+    return Path(local).read_text(encoding="utf-8")
