@@ -95,5 +95,7 @@ def only_run(client: MlflowClient, experiment: str = "tests") -> mlflow.entities
 
 def artifact_text(client: MlflowClient, run_id: str, path: str) -> str:
     """The text of one artifact of a run."""
-    local = client.download_artifacts(run_id, path, dst_path=os.fspath(Path.cwd() / "downloads" / run_id))
+    local = client.download_artifacts(
+        run_id, path, dst_path=os.fspath(Path.cwd() / "downloads" / run_id)
+    )
     return Path(local).read_text(encoding="utf-8")

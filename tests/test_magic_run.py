@@ -6,9 +6,10 @@ import json
 
 import mlflow
 import pytest
-from conftest import artifact_text, only_run, runs_of
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+
+from conftest import artifact_text, only_run, runs_of
 
 TRAIN_CELL = """\
 import numpy as np
@@ -25,8 +26,8 @@ accuracy = float(model.score(X, y))
 
 def test_records_params_metrics_tags_and_lineage(shell, client):
     result = shell.run_cell(
-        "%%mlops run --name baseline --params C --metrics accuracy --tag team=risk --tag stage=dev\n"
-        + TRAIN_CELL
+        "%%mlops run --name baseline --params C --metrics accuracy"
+        " --tag team=risk --tag stage=dev\n" + TRAIN_CELL
     )
     assert result.success
     run = only_run(client)
@@ -60,7 +61,9 @@ def test_data_inputs_carry_our_fingerprint(shell, client):
 def test_artifacts_code_and_environment(shell, client):
     shell.run_cell("%%mlops run --no-autolog\nvalue = 41 + 1\n")
     run = only_run(client)
-    assert artifact_text(client, run.info.run_id, "code/cell.py").startswith("%%mlops run --no-autolog\n")
+    assert artifact_text(client, run.info.run_id, "code/cell.py").startswith(
+        "%%mlops run --no-autolog\n"
+    )
     requirements = artifact_text(client, run.info.run_id, "environment/requirements.txt")
     assert requirements.startswith("# python 3.")
     assert "\nmlflow==" in requirements and "\npandas==" in requirements
@@ -70,11 +73,13 @@ def test_cell_runs_exactly_as_without_the_magic(shell, client):
     with capture_output() as plain:
         shell.run_cell("print('hello'); 6 * 7", store_history=True)
     with capture_output() as magic:
-        result = shell.run_cell("%%mlops run --no-autolog\nprint('hello')\n6 * 7", store_history=True)
+        result = shell.run_cell(
+            "%%mlops run --no-autolog\nprint('hello')\n6 * 7", store_history=True
+        )
     assert result.result == 42
-    assert magic.stdout.replace(f"Out[{shell.execution_count - 1}]", "Out[N]") == plain.stdout.replace(
-        f"Out[{shell.execution_count - 2}]", "Out[N]"
-    )
+    assert magic.stdout.replace(
+        f"Out[{shell.execution_count - 1}]", "Out[N]"
+    ) == plain.stdout.replace(f"Out[{shell.execution_count - 2}]", "Out[N]")
     assert only_run(client).info.status == "FINISHED"
 
 
@@ -85,7 +90,8 @@ def test_trailing_semicolon_hides_the_value(shell):
 
 def test_exception_is_recorded_then_reraised_unchanged(shell, client):
     result = shell.run_cell(
-        "%%mlops run --params alpha --metrics score\nalpha = 0.1\nraise ValueError('bad data in row 3')"
+        "%%mlops run --params alpha --metrics score\n"
+        "alpha = 0.1\nraise ValueError('bad data in row 3')"
     )
     assert isinstance(result.error_in_exec, ValueError)
     assert str(result.error_in_exec) == "bad data in row 3"
@@ -136,7 +142,9 @@ def test_config_trait_turns_autolog_off(shell, client):
 
 
 def test_missing_names_and_non_numeric_metric_warn_once_each(shell, client, capsys):
-    shell.run_cell("%%mlops run --no-autolog --params a,ghost --metrics label,b\na = 1\nb = 2.5\nlabel = 'x'")
+    shell.run_cell(
+        "%%mlops run --no-autolog --params a,ghost --metrics label,b\na = 1\nb = 2.5\nlabel = 'x'"
+    )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("jupyter-mlops: warning:")]
     assert len(lines) == 2, err

@@ -126,10 +126,10 @@ def run(
         autolog=autolog,
         warn=warn,
     ) as capture:
-        capture.add_params(param_values)
-        capture.add_metrics(metric_values)
+        capture.log_params(param_values)
+        capture.log_metrics(metric_values)
         for key, value in (data or {}).items():
-            capture.add_data(key, value)
+            capture.log_data(key, value)
         yield capture
 
 

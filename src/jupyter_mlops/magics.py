@@ -94,7 +94,7 @@ class MlopsMagics(Magics):
                 )
                 print(describe_target(target))
                 return None
-            return fluent.runs(args.limit or self.runs_limit)
+            return fluent.runs(self.runs_limit if args.limit is None else args.limit)
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
 

@@ -212,13 +212,13 @@ class RunCapture:
                 return
 
     # -- collecting what the code produced ---------------------------------------------------
-    def add_params(self, values: Mapping[str, Any]) -> None:
+    def log_params(self, values: Mapping[str, Any]) -> None:
         """Buffer params (later values win); secret-looking names or values are masked."""
         for key, value in values.items():
             text = _param_text(value)
             self._params[key] = MASK if is_secret_name(key) or looks_like_secret(text) else text
 
-    def add_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
+    def log_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
         """Buffer numeric metrics; a non-numeric value is skipped with one warning line."""
         for key, value in values.items():
             number = _as_number(value)
@@ -230,7 +230,7 @@ class RunCapture:
                 continue
             self._metrics[key] = number
 
-    def add_data(self, name: str, data: Any, context: str = "input") -> DataSummary:
+    def log_data(self, name: str, data: Any, context: str = "input") -> DataSummary:
         """Record a DataFrame/Series as a dataset input with our fingerprint.
 
         Raises:
@@ -255,7 +255,7 @@ class RunCapture:
         value the cell changed wins. Names missing from ``namespace`` produce one warning line
         each when ``strict`` (the code finished); after a failure they are skipped silently.
         """
-        self.add_params(dict(injected or {}))
+        self.log_params(dict(injected or {}))
         for kind, names in (("param", params), ("metric", metrics)):
             present = {n: namespace[n] for n in names if n in namespace}
             for missing in (n for n in names if n not in namespace):
@@ -264,13 +264,13 @@ class RunCapture:
                         f"{kind} {missing!r} is not defined after the cell ran; not recorded"
                     )
             if kind == "param":
-                self.add_params(present)
+                self.log_params(present)
             else:
-                self.add_metrics(present, strict=strict)
+                self.log_metrics(present, strict=strict)
         for name, context in referenced_names(self.code.python or "").items():
             value = namespace.get(name)
             if is_tabular(value):
-                self.add_data(name, value, context)
+                self.log_data(name, value, context)
 
     def _warning(self, message: str) -> None:
         self._warnings.append(message)

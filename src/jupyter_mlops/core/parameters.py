@@ -30,7 +30,7 @@ def injected_parameters(history: Sequence[str]) -> dict[str, Any] | None:
     {'alpha': 0.5, 'name': 'a'}
     """
     for source in reversed(history):
-        if isinstance(source, str) and source.lstrip().startswith(_MARKER):
+        if isinstance(source, str) and source.lstrip().split("\n", 1)[0].rstrip() == _MARKER:
             parsed = _parse_assignments(source)
             if parsed is not None:
                 return parsed
