@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
+import jupyter_mlops
 from conftest import artifact_text, only_run, runs_of
 
 TRAIN_CELL = """\
@@ -49,7 +51,7 @@ def test_data_inputs_carry_our_fingerprint(shell, client):
     assert set(inputs) == {"X", "y"}
     x_input = inputs["X"]
     assert x_input.dataset.digest == run.data.tags["mlops.data.X.fingerprint"]
-    assert x_input.dataset.digest == __import__("jupyter_mlops").fingerprint(shell.user_ns["X"])
+    assert x_input.dataset.digest == jupyter_mlops.fingerprint(shell.user_ns["X"])
     assert len(x_input.dataset.digest) == 32
     assert json.loads(x_input.dataset.profile)["num_rows"] == 300
     schema = json.loads(x_input.dataset.schema)["mlflow_colspec"]
@@ -220,3 +222,16 @@ def test_syntax_error_records_nothing(shell, client):
     result = shell.run_cell("%%mlops run\ndef broken(:\n    pass")
     assert isinstance(result.error_in_exec, SyntaxError)
     assert runs_of(client) == []
+
+
+def test_storage_failure_mid_record_still_ends_the_run(shell, client, capsys):
+    experiment = client.get_experiment_by_name("tests")
+    artifacts = Path(experiment.artifact_location.removeprefix("file://"))
+    artifacts.parent.mkdir(parents=True, exist_ok=True)
+    artifacts.write_text("not a folder: artifact writes will fail")
+    result = shell.run_cell("%%mlops run --no-autolog --metrics m\nm = 1.0")
+    assert result.success  # the user's cell is not failed by our recording problem
+    run = only_run(client)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"m": 1.0}  # logged before the artifact upload failed
+    assert "was only partly recorded" in capsys.readouterr().err

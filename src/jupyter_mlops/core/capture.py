@@ -201,15 +201,19 @@ class RunCapture:
         mlflow.set_tracking_uri(self.target.settings.tracking_uri)
         mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None)
 
-    def _deactivate(self) -> None:
-        """Pop runs the cell left open above ours, then ours, from MLflow's active-run stack."""
+    def _end(self, status: str) -> None:
+        """End runs the cell left open above ours, then ours, each once, with ``status``.
+
+        If the cell already ended our run itself, the status is still set to ours.
+        """
         for _ in range(32):
             active = mlflow.active_run()
             if active is None:
-                return
-            mlflow.end_run()
+                break
+            mlflow.end_run(status=status)
             if active.info.run_id == self.run_id:
                 return
+        self.target.client.set_terminated(self.run_id, status=status)
 
     # -- collecting what the code produced ---------------------------------------------------
     def log_params(self, values: Mapping[str, Any]) -> None:
@@ -291,13 +295,12 @@ class RunCapture:
             else "FAILED"
         )
         try:
-            self._deactivate()
             self._flush(error)
         except Exception as exc:  # the store failed mid-way: say so, still end the run below
             self._warning(f"run {self.run_id} was only partly recorded: {exc}")
         finally:
             try:
-                self.target.client.set_terminated(self.run_id, status=status)
+                self._end(status)
             except Exception as exc:
                 self._warning(f"could not mark run {self.run_id} as {status}: {exc}")
         return RunResult(
