@@ -148,3 +148,20 @@ def test_untracked_notebook_counts_as_dirty(shell, client, tmp_path: Path, monke
     shell.run_line_magic("mlops", f"init --notebook {repo / 'new.ipynb'}")
     shell.run_cell(RUN_CELL)
     assert only_run(client, "tests").data.tags["mlops.git.dirty"] == "true"
+
+
+def test_load_ext_and_init_in_one_cell_find_the_notebook_by_source(tmp_path: Path, monkeypatch):
+    """papermill's Python API names no notebook: the init cell's own source finds it."""
+    source = "%load_ext jupyter_mlops\n%mlops init --tracking-uri sqlite:///mlflow.db"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell(RUN_CELL)]
+    nbformat.write(nb, tmp_path / "found.ipynb")
+    ip = InteractiveShell.instance()
+    ip.reset(new_session=False)
+    try:
+        with capture_output() as shown:
+            ip.run_cell(source, store_history=True)
+        assert "found by search" in shown.stdout, shown.stdout + shown.stderr
+        assert "notebook not found" not in shown.stderr
+    finally:
+        ip.run_line_magic("unload_ext", "jupyter_mlops")

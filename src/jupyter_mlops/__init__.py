@@ -17,14 +17,26 @@ In plain Python::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.fingerprint import fingerprint
-from jupyter_mlops.fluent import init, reset, run, runs
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_mlops.core.fingerprint import fingerprint
+    from jupyter_mlops.fluent import init, reset, run, runs
+
+# Imported on first use: MLflow and pandas take seconds to import, and `jupyter-mlops
+# --version` or a CLI usage error should not pay for them.
+_LAZY = {
+    "fingerprint": "jupyter_mlops.core.fingerprint",
+    "init": "jupyter_mlops.fluent",
+    "reset": "jupyter_mlops.fluent",
+    "run": "jupyter_mlops.fluent",
+    "runs": "jupyter_mlops.fluent",
+}
 
 __version__ = "0.1.0"
 
@@ -54,3 +66,11 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
     from jupyter_mlops.magics import unload
 
     unload(shell)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")

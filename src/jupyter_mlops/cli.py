@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from jupyter_mlops import __version__
-from jupyter_mlops.core.demo import run_demo
 from jupyter_mlops.core.errors import MlopsError
 
 __all__ = ["main"]
@@ -53,9 +52,15 @@ def main() -> None:
 )
 def demo(notebook: Path, output: Path | None) -> None:
     """Execute the example notebook with papermill and show where its runs are."""
+    from jupyter_mlops.core.demo import run_demo  # imports MLflow: only when needed
+
     output = output or Path("build") / "demo" / notebook.name
-    click.echo(f"Executing {notebook} with papermill (a fresh kernel) ...")
-    report = run_demo(notebook, output, progress=sys.stderr.isatty())
+    report = run_demo(
+        notebook,
+        output,
+        progress=sys.stderr.isatty(),
+        on_start=lambda path: click.echo(f"Executing {path} with papermill (a fresh kernel) ..."),
+    )
     click.echo(f"Done in {report.seconds:.1f}s. Executed notebook: {report.output}")
     click.echo(
         f"Runs are in {report.settings.display_uri}, experiment {report.settings.experiment!r}:"

@@ -38,8 +38,12 @@ def init(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     notebook: str | Path | None = None,
+    cell_source: str | None = None,
 ) -> Target:
     """Choose where runs go (each argument overrides the environment and pyproject.toml).
+
+    ``cell_source`` is the source of the calling cell, which helps find the notebook when
+    nothing else names it.
 
     Returns:
         The resolved :class:`~jupyter_mlops.core.session.Target` (store, experiment, notebook).
@@ -56,7 +60,7 @@ def init(
         notebook=None if notebook is None else str(notebook),
     )
     try:
-        return target()
+        return target(cell_source=cell_source)
     except Exception:
         session.tracking_uri, session.experiment, session.notebook = previous
         session.configure()

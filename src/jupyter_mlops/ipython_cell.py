@@ -33,8 +33,17 @@ class CellTracker:
         self.raw_cell = info.raw_cell
         self.cell_id = info.cell_id
 
+    def source_of(self, marker: str) -> str | None:
+        """The running cell's source if it contains ``marker`` (else it is a stale one)."""
+        raw = self.raw_cell
+        return raw if raw is not None and marker in raw else None
+
     def register(self, shell: InteractiveShell) -> None:
+        """Start tracking; the cell running ``%load_ext`` itself is taken from the history."""
         shell.events.register("pre_run_cell", self.pre_run_cell)
+        history = shell.history_manager.input_hist_raw if shell.history_manager else []
+        if history and history[-1]:
+            self.raw_cell = history[-1]
 
     def unregister(self, shell: InteractiveShell) -> None:
         with contextlib.suppress(ValueError):

@@ -91,6 +91,7 @@ class MlopsMagics(Magics):
                     tracking_uri=args.tracking_uri,
                     experiment=args.experiment,
                     notebook=args.notebook,
+                    cell_source=self.tracker.source_of("%mlops"),
                 )
                 print(describe_target(target))
                 return None

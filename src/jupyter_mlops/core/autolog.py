@@ -11,6 +11,7 @@ and neither are datasets (we record them ourselves with full-content fingerprint
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,9 @@ from typing import Any
 __all__ = ["sklearn_autolog"]
 
 _FLAVOR = "sklearn"
+# MLflow's autolog computes log_loss with scikit-learn's renamed `y_pred` argument; the
+# deprecation is MLflow's to fix, not the user's, so it is hidden while our autolog is on.
+_THIRD_PARTY_NOISE = r"`y_pred` was renamed to `y_proba`"
 _installed: dict[str, Any] | None = None  # the config dict our own autolog() call stored
 
 
@@ -33,7 +37,9 @@ def sklearn_autolog(enabled: bool = True) -> Iterator[None]:
         return
     _switch(on=True)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_THIRD_PARTY_NOISE, category=FutureWarning)
+            yield
     finally:
         _switch(on=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,17 @@ class DemoReport:
     seconds: float
 
 
-def run_demo(notebook: Path, output: Path, *, progress: bool = True) -> DemoReport:
+def run_demo(
+    notebook: Path,
+    output: Path,
+    *,
+    progress: bool = True,
+    on_start: Callable[[Path], None] | None = None,
+) -> DemoReport:
     """Execute ``notebook`` with papermill in a fresh kernel (writing ``output``) and list the
     runs it recorded in the store the notebook resolves to (the embedded SQLite default unless
-    configured otherwise).
+    configured otherwise). ``on_start`` is called once the inputs are checked, before the
+    kernel starts.
 
     Raises:
         MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
@@ -45,6 +53,8 @@ def run_demo(notebook: Path, output: Path, *, progress: bool = True) -> DemoRepo
         raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.NOT_FOUND)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
+    if on_start is not None:
+        on_start(notebook)
     started = time.monotonic()
     previous = os.environ.get(NOTEBOOK_ENV)
     os.environ[NOTEBOOK_ENV] = str(notebook)  # the kernel inherits it: lineage names the input

@@ -68,12 +68,17 @@ class Session:
     ) -> Target:
         """Resolve settings, find the notebook, connect and ensure the experiment (cached).
 
+        A target resolved without finding the notebook is resolved again when a later call
+        brings a ``cell_source`` that locates it (papermill's Python API gives no other clue).
+
         Raises:
             MlopsError: USAGE for an explicit notebook that does not exist; CONFIG or
                 TRACKING_UNAVAILABLE when the store cannot be used.
         """
-        if self._target is not None:
-            return self._target
+        cached = self._target
+        if cached is not None and not (cached.notebook.path is None and cell_source):
+            return cached
+        # Not resolved yet, or resolved without a notebook: a cell's source may now find it.
         try:
             location = discover_notebook(
                 explicit=self.notebook,
@@ -86,6 +91,8 @@ class Session:
             raise MlopsError(
                 f"{exc}; pass the path of a saved notebook with --notebook", ErrorCode.USAGE
             ) from exc
+        if cached is not None and location.path is None:
+            return cached
         settings = resolve_settings(
             tracking_uri=self.tracking_uri,
             experiment=self.experiment,
