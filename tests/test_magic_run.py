@@ -235,3 +235,15 @@ def test_storage_failure_mid_record_still_ends_the_run(shell, client, capsys):
     assert run.info.status == "FINISHED"
     assert run.data.metrics == {"m": 1.0}  # logged before the artifact upload failed
     assert "was only partly recorded" in capsys.readouterr().err
+
+
+def test_param_already_logged_with_another_value_keeps_the_first_and_warns(shell, client, capsys):
+    cell = TRAIN_CELL.replace("LogisticRegression(C=C)", "LogisticRegression(C=1.0)")
+    shell.run_cell("%%mlops run --params C --metrics accuracy\n" + cell)
+    run = only_run(client)
+    assert run.data.params["C"] == "1.0"  # autolog's value, logged first, is kept
+    assert "accuracy" in run.data.metrics  # the rest of the batch was still written
+    assert (
+        "param 'C' was already logged as '1.0'; kept that value, not '0.5'"
+        in capsys.readouterr().err
+    )

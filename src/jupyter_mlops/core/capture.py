@@ -22,9 +22,12 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import DatasetInput, Metric, Param, RunTag
+from mlflow.entities import DatasetInput, Metric, Param, Run, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from jupyter_mlops.core import environment
+from jupyter_mlops.core.active_run import activate
 from jupyter_mlops.core.autolog import sklearn_autolog
 from jupyter_mlops.core.datasets import dataset_input, referenced_names
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
@@ -125,7 +128,7 @@ def start_capture(
             f"cannot create a run in {target.settings.display_uri}: {_first_line(exc)}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
-    return RunCapture(target, run.info.run_id, code, lineage, warn or (lambda _message: None))
+    return RunCapture(target, run, code, lineage, warn or (lambda _message: None))
 
 
 @contextmanager
@@ -184,7 +187,7 @@ class RunCapture:
     """A run being recorded. Use as ``with capture.active(): ...`` then :meth:`finish`."""
 
     target: Target
-    run_id: str
+    run: Run  # as create_run returned it: its id and artifact location, never re-read
     code: CellCode
     lineage: dict[str, str]
     warn: Warn
@@ -195,11 +198,15 @@ class RunCapture:
     _warnings: list[str] = field(default_factory=list)
     result: RunResult | None = None
 
+    @property
+    def run_id(self) -> str:
+        """The MLflow run id."""
+        return str(self.run.info.run_id)
+
     # -- making it the active run ----------------------------------------------------------
     def activate(self) -> None:
         """Make this run MLflow's active run (nested under one the user left open)."""
-        mlflow.set_tracking_uri(self.target.settings.tracking_uri)
-        mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None)
+        activate(self.run, self.target.settings.tracking_uri)
 
     def _end(self, status: str) -> None:
         """End runs the cell left open above ours, then ours, each once, with ``status``.
@@ -319,38 +326,42 @@ class RunCapture:
         if error is not None:
             tags["mlops.error.type"] = type(error).__qualname__
             tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]
-        params = self._new_params(client)
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, 0) for k, v in self._metrics.items()]
-        param_items = [Param(k, v) for k, v in params.items()]
+        params = [Param(k, v) for k, v in self._params.items()]
         tag_items = [RunTag(k, v[:_MAX_TAG]) for k, v in tags.items()]
-        for start in range(0, max(len(param_items), len(tag_items), len(metrics), 1), _BATCH):
-            batch = (
+        for start in range(0, max(len(params), len(tag_items), len(metrics), 1), _BATCH):
+            self._log_batch(
+                client,
                 metrics[start : start + _BATCH],
-                param_items[start : start + _BATCH],
+                params[start : start + _BATCH],
                 tag_items[start : start + _BATCH],
             )
-            if any(batch):
-                client.log_batch(self.run_id, metrics=batch[0], params=batch[1], tags=batch[2])
         if self._datasets:
             client.log_inputs(self.run_id, datasets=self._dataset_inputs())
         self._log_files(error)
 
-    def _new_params(self, client: MlflowClient) -> dict[str, str]:
-        """Params not logged yet; MLflow params are immutable, so a conflict is a warning."""
-        if not self._params:
-            return {}
-        existing = client.get_run(self.run_id).data.params
-        fresh: dict[str, str] = {}
-        for key, value in self._params.items():
-            if key not in existing:
-                fresh[key] = value
-            elif existing[key] != value:
-                self._warning(
-                    f"param {key!r} was already logged as {existing[key]!r}; "
-                    f"kept that value, not {value!r}"
-                )
-        return fresh
+    def _log_batch(
+        self, client: MlflowClient, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+    ) -> None:
+        """One ``log_batch``. MLflow params are immutable: when the cell (or autolog) already
+        logged one of ours with another value, keep theirs, warn, and write the rest."""
+        if not (metrics or params or tags):
+            return
+        try:
+            client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
+        except MlflowException as exc:
+            if not params or exc.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            existing = client.get_run(self.run_id).data.params
+            for param in params:
+                if param.key in existing and existing[param.key] != param.value:
+                    self._warning(
+                        f"param {param.key!r} was already logged as {existing[param.key]!r}; "
+                        f"kept that value, not {param.value!r}"
+                    )
+            fresh = [p for p in params if p.key not in existing]
+            client.log_batch(self.run_id, metrics=metrics, params=fresh, tags=tags)
 
     def _dataset_inputs(self) -> list[DatasetInput]:
         source = {"mlops.run_id": self.run_id}
@@ -373,7 +384,10 @@ class RunCapture:
             if error is not None:
                 lines = traceback.format_exception(type(error), error, error.__traceback__)
                 _write(root / "error" / "traceback.txt", redact_text("".join(lines)))
-            self.target.client.log_artifacts(self.run_id, str(root))
+            repository = get_artifact_repository(
+                self.run.info.artifact_uri, tracking_uri=self.target.settings.tracking_uri
+            )
+            repository.log_artifacts(str(root))  # type: ignore[no-untyped-call]
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,7 +1,13 @@
-"""The git state of the folder a notebook lives in: commit, dirtiness, whether it is tracked."""
+"""The git state of the folder a notebook lives in: commit, and whether it is dirty.
+
+One ``git status`` per run gives both (``--porcelain=v2 --branch`` reports HEAD's commit);
+whether the notebook is tracked is asked only until git says it is. ``GIT_OPTIONAL_LOCKS=0``
+keeps status from rewriting the index while the user's own git commands may be running.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +15,7 @@ from pathlib import Path
 __all__ = ["GitState", "read_git_state"]
 
 _TIMEOUT_S = 10
+_tracked: set[Path] = set()  # notebooks git already reported as tracked
 
 
 @dataclass(frozen=True)
@@ -21,26 +28,36 @@ class GitState:
 
     commit: str
     dirty: bool
-    root: Path
 
 
 def read_git_state(folder: Path, notebook: Path | None = None) -> GitState | None:
     """Return the git state of the repository containing ``folder``, or None outside git,
     when git is not installed, or when the repository has no commit yet.
     """
-    head = _git(folder, "rev-parse", "HEAD", "--show-toplevel")
-    if head is None:
+    status = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
         return None
-    lines = head.splitlines()
-    if len(lines) != 2:
+    commit = ""
+    dirty = False
+    for line in status.splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line.split(" ", 2)[2].strip()
+        elif line and not line.startswith("#"):
+            dirty = True
+    if len(commit) < 40:  # "(initial)": no commit yet
         return None
-    commit, root = lines
-    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
-    dirty = status is None or bool(status.strip())
-    if notebook is not None and not dirty:
-        tracked = _git(folder, "ls-files", "--error-unmatch", "--", str(notebook))
-        dirty = tracked is None
-    return GitState(commit=commit, dirty=dirty, root=Path(root))
+    if notebook is not None and not dirty and not _is_tracked(folder, notebook):
+        dirty = True
+    return GitState(commit=commit, dirty=dirty)
+
+
+def _is_tracked(folder: Path, notebook: Path) -> bool:
+    if notebook in _tracked:
+        return True
+    if _git(folder, "ls-files", "--error-unmatch", "--", str(notebook)) is None:
+        return False
+    _tracked.add(notebook)
+    return True
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -48,6 +65,7 @@ def _git(folder: Path, *args: str) -> str | None:
         done = subprocess.run(
             ["git", *args],
             cwd=folder,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
             capture_output=True,
             text=True,
             timeout=_TIMEOUT_S,
