@@ -6,16 +6,20 @@ See ``docs/what-is-recorded.md`` for the meaning of each tag.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from jupyter_mlops.core.git_state import read_git_state
+from jupyter_mlops.core.git_state import GitState, read_git_state
 from jupyter_mlops.core.notebook import find_cell_id
 
 if TYPE_CHECKING:
-    from jupyter_mlops.core.capture import CellCode
+    from jupyter_mlops.core.run_capture import CellCode
     from jupyter_mlops.core.session import Target
 
-__all__ = ["lineage_tags", "relative_notebook_path"]
+__all__ = ["git_tags", "lineage_tags", "relative_notebook_path", "start_git_probe"]
+
+# git runs as a subprocess; on this thread it overlaps the run's creation and the cell itself.
+_GIT_PROBES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-mlops-git")
 
 # nbformat 4.5 cell ids; VS Code sends its own URI-like ids, which are not these.
 _NBFORMAT_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -32,8 +36,28 @@ def relative_notebook_path(target: Target) -> str | None:
         return notebook.as_posix()
 
 
+def start_git_probe(target: Target) -> Future[GitState | None]:
+    """Start reading the git state of the notebook's folder (the state when the cell starts)."""
+    notebook = target.notebook.path
+    folder = notebook.parent if notebook is not None else target.settings.project_root
+    return _GIT_PROBES.submit(read_git_state, folder, notebook)
+
+
+def git_tags(state: GitState | None) -> dict[str, str]:
+    """The commit tags of a run; none outside git or before the first commit."""
+    if state is None:
+        return {}
+    return {
+        "mlflow.source.git.commit": state.commit,
+        "mlops.git.dirty": "true" if state.dirty else "false",
+    }
+
+
 def lineage_tags(target: Target, code: CellCode) -> dict[str, str]:
-    """Return the tags that tie a run to its notebook, cell, commit and tool version."""
+    """Return the tags that tie a run to its notebook, cell and tool version.
+
+    The commit tags come from :func:`start_git_probe` / :func:`git_tags`.
+    """
     from jupyter_mlops import __version__
 
     tags = {
@@ -53,9 +77,4 @@ def lineage_tags(target: Target, code: CellCode) -> dict[str, str]:
         tags["mlops.cell.id"] = cell_id
     if code.execution_count is not None:
         tags["mlops.cell.execution_count"] = str(code.execution_count)
-    folder = target.notebook.path.parent if target.notebook.path else target.settings.project_root
-    git = read_git_state(folder, target.notebook.path)
-    if git is not None:
-        tags["mlflow.source.git.commit"] = git.commit
-        tags["mlops.git.dirty"] = "true" if git.dirty else "false"
     return tags

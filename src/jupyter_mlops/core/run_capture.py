@@ -1,0 +1,281 @@
+"""One run being recorded: what a cell produced, buffered, then written in a few calls.
+
+:meth:`RunCapture.finish` writes params, metrics and tags in batched calls, the dataset inputs
+and the run's files, and always ends the run: FINISHED, FAILED (exception) or KILLED
+(interrupt). A run is never left RUNNING. Runs are started by
+:func:`jupyter_mlops.core.capture.start_capture`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import DatasetInput, Metric, Param, Run, RunTag
+from mlflow.exceptions import MlflowException
+
+from jupyter_mlops.core.active_run import activate
+from jupyter_mlops.core.datasets import dataset_input, referenced_names
+from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
+from jupyter_mlops.core.git_state import GitState
+from jupyter_mlops.core.provenance import git_tags
+from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
+from jupyter_mlops.core.run_files import run_files, write_run_files
+from jupyter_mlops.core.session import Target
+
+__all__ = ["CellCode", "RunCapture", "RunResult", "Warn"]
+
+_MAX_PARAM = 6000  # mlflow.utils.validation.MAX_PARAM_VAL_LENGTH
+_MAX_TAG = 8000  # mlflow.utils.validation.MAX_TAG_VAL_LENGTH
+_BATCH = 100  # params/tags per log_batch call (MLflow's limit)
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CellCode:
+    """The code that a run records.
+
+    ``source`` is exactly what the user wrote (for ``code/cell.py``); ``python`` is the same
+    code as plain Python (IPython syntax such as ``!cmd`` transformed), used to find the data
+    it refers to; ``cell_id`` and ``execution_count`` locate it in the notebook.
+    """
+
+    source: str
+    python: str | None = None
+    cell_id: str | None = None
+    execution_count: int | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a captured run ended."""
+
+    run_id: str
+    experiment_id: str
+    status: str  # FINISHED | FAILED | KILLED
+    datasets: tuple[tuple[str, DataSummary], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class RunCapture:
+    """A run being recorded. Use as ``with capture.active(): ...`` then :meth:`finish`."""
+
+    target: Target
+    run: Run  # as create_run returned it: its id and artifact location, never re-read
+    code: CellCode
+    lineage: dict[str, str]
+    git: Future[GitState | None]  # commit tags, read while the cell runs
+    warn: Warn
+    _params: dict[str, str] = field(default_factory=dict)
+    _metrics: dict[str, float] = field(default_factory=dict)
+    _datasets: dict[str, tuple[DataSummary, str]] = field(default_factory=dict)
+    _warnings: list[str] = field(default_factory=list)
+    result: RunResult | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The MLflow run id."""
+        return str(self.run.info.run_id)
+
+    # -- making it the active run ----------------------------------------------------------
+    def activate(self) -> None:
+        """Make this run MLflow's active run (nested under one the user left open)."""
+        activate(self.run, self.target.settings.tracking_uri)
+
+    def _end(self, status: str) -> None:
+        """End runs the cell left open above ours, then ours, each once, with ``status``.
+
+        If the cell already ended our run itself, the status is still set to ours.
+        """
+        for _ in range(32):
+            active = mlflow.active_run()
+            if active is None:
+                break
+            mlflow.end_run(status=status)
+            if active.info.run_id == self.run_id:
+                return
+        self.target.client.set_terminated(self.run_id, status=status)
+
+    # -- collecting what the code produced ---------------------------------------------------
+    def log_params(self, values: Mapping[str, Any]) -> None:
+        """Buffer params (later values win); secret-looking names or values are masked."""
+        for key, value in values.items():
+            text = _param_text(value)
+            self._params[key] = MASK if is_secret_name(key) or looks_like_secret(text) else text
+
+    def log_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
+        """Buffer numeric metrics; a non-numeric value is skipped with one warning line."""
+        for key, value in values.items():
+            number = _as_number(value)
+            if number is None:
+                if strict:
+                    self._warning(
+                        f"metric {key!r} is {type(value).__name__}, not a number; not recorded"
+                    )
+                continue
+            self._metrics[key] = number
+
+    def log_data(self, name: str, data: Any, context: str = "input") -> DataSummary:
+        """Record a DataFrame/Series as a dataset input with our fingerprint.
+
+        Raises:
+            TypeError: when ``data`` is not a pandas DataFrame or Series.
+        """
+        summary = summarize(data)
+        self._datasets[name] = (summary, context)
+        return summary
+
+    def collect(
+        self,
+        namespace: Mapping[str, Any],
+        *,
+        params: Sequence[str] = (),
+        metrics: Sequence[str] = (),
+        injected: Mapping[str, Any] | None = None,
+        strict: bool = True,
+    ) -> None:
+        """Take params, metrics and data from ``namespace`` after the code ran.
+
+        ``injected`` parameters (papermill) are recorded first, then ``params`` by name, so a
+        value the cell changed wins. Names missing from ``namespace`` produce one warning line
+        each when ``strict`` (the code finished); after a failure they are skipped silently.
+        """
+        self.log_params(dict(injected or {}))
+        for kind, names in (("param", params), ("metric", metrics)):
+            present = {n: namespace[n] for n in names if n in namespace}
+            for missing in (n for n in names if n not in namespace):
+                if strict:
+                    self._warning(
+                        f"{kind} {missing!r} is not defined after the cell ran; not recorded"
+                    )
+            if kind == "param":
+                self.log_params(present)
+            else:
+                self.log_metrics(present, strict=strict)
+        for name, context in referenced_names(self.code.python or "").items():
+            value = namespace.get(name)
+            if is_tabular(value):
+                self.log_data(name, value, context)
+
+    def _warning(self, message: str) -> None:
+        self._warnings.append(message)
+        self.warn(message)
+
+    # -- ending ------------------------------------------------------------------------------
+    def finish(self, error: BaseException | None = None) -> RunResult:
+        """Write what was collected and end the run; never leaves it RUNNING.
+
+        The status is FINISHED without ``error``, KILLED for ``KeyboardInterrupt``, else FAILED
+        (with the exception's type, message and traceback recorded, secrets masked).
+        """
+        status = (
+            "FINISHED"
+            if error is None
+            else "KILLED"
+            if isinstance(error, KeyboardInterrupt)
+            else "FAILED"
+        )
+        try:
+            self._flush(error)
+        except Exception as exc:  # the store failed mid-way: say so, still end the run below
+            self._warning(f"run {self.run_id} was only partly recorded: {exc}")
+        finally:
+            try:
+                self._end(status)
+            except Exception as exc:
+                self._warning(f"could not mark run {self.run_id} as {status}: {exc}")
+        return RunResult(
+            run_id=self.run_id,
+            experiment_id=self.target.experiment_id,
+            status=status,
+            datasets=tuple((name, summary) for name, (summary, _) in self._datasets.items()),
+            warnings=tuple(self._warnings),
+        )
+
+    def _flush(self, error: BaseException | None) -> None:
+        client = self.target.client
+        tags = git_tags(self.git.result())
+        for name, (summary, _) in self._datasets.items():
+            tags[f"mlops.data.{name}.fingerprint"] = summary.fingerprint
+        if error is not None:
+            tags["mlops.error.type"] = type(error).__qualname__
+            tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, v, now, 0) for k, v in self._metrics.items()]
+        params = [Param(k, v) for k, v in self._params.items()]
+        tag_items = [RunTag(k, v[:_MAX_TAG]) for k, v in tags.items()]
+        for start in range(0, max(len(params), len(tag_items), len(metrics), 1), _BATCH):
+            self._log_batch(
+                client,
+                metrics[start : start + _BATCH],
+                params[start : start + _BATCH],
+                tag_items[start : start + _BATCH],
+            )
+        if self._datasets:
+            client.log_inputs(self.run_id, datasets=self._dataset_inputs())
+        write_run_files(
+            self.run.info.artifact_uri,
+            self.target.settings.tracking_uri,
+            run_files(self.code.source, self.target.notebook.path, error),
+        )
+
+    def _log_batch(
+        self, client: MlflowClient, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+    ) -> None:
+        """One ``log_batch``. MLflow params are immutable: when the cell (or autolog) already
+        logged one of ours with another value, keep theirs, warn, and write the rest."""
+        if not (metrics or params or tags):
+            return
+        try:
+            client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
+        except MlflowException as exc:
+            if not params or exc.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            existing = client.get_run(self.run_id).data.params
+            for param in params:
+                if param.key in existing and existing[param.key] != param.value:
+                    self._warning(
+                        f"param {param.key!r} was already logged as {existing[param.key]!r}; "
+                        f"kept that value, not {param.value!r}"
+                    )
+            fresh = [p for p in params if p.key not in existing]
+            client.log_batch(self.run_id, metrics=metrics, params=fresh, tags=tags)
+
+    def _dataset_inputs(self) -> list[DatasetInput]:
+        source = {"mlops.run_id": self.run_id}
+        if "mlops.notebook.path" in self.lineage:
+            source["mlops.notebook.path"] = self.lineage["mlops.notebook.path"]
+        return [
+            dataset_input(name, summary, context, source)
+            for name, (summary, context) in self._datasets.items()
+        ]
+
+
+def _param_text(value: Any) -> str:
+    text = (
+        value
+        if isinstance(value, str)
+        else repr(value)
+        if not isinstance(value, (int, float, bool))
+        else str(value)
+    )
+    return text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 3] + "..."
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, numbers.Real):
+        return float(value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        inner = item()
+        if isinstance(inner, numbers.Real):
+            return float(inner)
+    return None
