@@ -43,9 +43,9 @@ def test_no_marker_means_the_notebook_folder(tmp_path: Path):
     assert find_project_root(folder) == folder.resolve()
 
 
-def test_without_notebook_experiment_is_default(tmp_path: Path):
+def test_without_notebook_experiment_is_ours_not_mlflows_default(tmp_path: Path):
     settings = resolve_settings(cwd=tmp_path, env={})
-    assert settings.experiment == "Default"
+    assert settings.experiment == "jupyter-mlops"
 
 
 def test_pyproject_beats_default_and_anchors_relative_sqlite(project: Path):

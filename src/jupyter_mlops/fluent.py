@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import mlflow
-
 from jupyter_mlops.core import session as _session
+from jupyter_mlops.core.active_run import point_fluent_api
 from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.orphans import reap_orphaned_runs
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
 
@@ -38,12 +38,13 @@ def init(
     tracking_uri: str | None = None,
     experiment: str | None = None,
     notebook: str | Path | None = None,
+    namespace: Mapping[str, Any] | None = None,
     cell_source: str | None = None,
 ) -> Target:
     """Choose where runs go (each argument overrides the environment and pyproject.toml).
 
-    ``cell_source`` is the source of the calling cell, which helps find the notebook when
-    nothing else names it.
+    ``namespace`` (the user's variables) and ``cell_source`` (the calling cell) help find the
+    notebook when nothing else names it.
 
     Returns:
         The resolved :class:`~jupyter_mlops.core.session.Target` (store, experiment, notebook).
@@ -60,7 +61,7 @@ def init(
         notebook=None if notebook is None else str(notebook),
     )
     try:
-        return target(cell_source=cell_source)
+        return target(namespace=namespace, cell_source=cell_source)
     except Exception:
         session.tracking_uri, session.experiment, session.notebook = previous
         session.configure()
@@ -77,8 +78,13 @@ def target(
     cached = session.resolved
     resolved = session.target(namespace=namespace, cell_source=cell_source)
     if resolved is not cached:
-        mlflow.set_tracking_uri(resolved.settings.tracking_uri)
-        mlflow.set_experiment(experiment_id=resolved.experiment_id)
+        point_fluent_api(resolved.settings.tracking_uri, resolved.experiment_id)
+        reaped = reap_orphaned_runs(resolved.client, resolved.experiment_id)
+        if reaped:
+            _notice_once(
+                f"marked {len(reaped)} run(s) KILLED whose kernel died while they were RUNNING: "
+                + ", ".join(reaped)
+            )
         if resolved.notebook.path is None:
             _notice_once(
                 "notebook not found (not started by Jupyter Server, VS Code or papermill); "
@@ -173,4 +179,12 @@ def _caller_code(frame: Any) -> CellCode:
         return CellCode(source="")
     filename = frame.f_code.co_filename
     source = "".join(linecache.getlines(filename, frame.f_globals))
-    return CellCode(source=source, python=source)
+    return CellCode(source=source, python=source, script=_script_path(filename))
+
+
+def _script_path(filename: str) -> Path | None:
+    """The caller's file when it is a real ``.py`` script (not a kernel's cell file)."""
+    path = Path(filename)
+    if path.suffix != ".py" or not path.is_file() or "ipykernel" in path.parent.name:
+        return None
+    return path.resolve()

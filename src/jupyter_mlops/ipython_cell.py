@@ -63,8 +63,20 @@ def describe_cell(shell: InteractiveShell, tracker: CellTracker, line: str, body
         source=source,
         python=shell.transform_cell(body),
         cell_id=tracker.cell_id if matches else None,
-        execution_count=shell.execution_count,
+        execution_count=running_count(shell, raw if matches else None),
     )
+
+
+def running_count(shell: InteractiveShell, raw_cell: str | None) -> int:
+    """The execution count of the running cell (its ``In [n]``).
+
+    IPython 9 increments ``execution_count`` before a cell runs, IPython 8 after; both store
+    the cell in the input history first, so a stored cell's count is its position there.
+    """
+    history = shell.history_manager.input_hist_raw if shell.history_manager else []
+    if raw_cell is not None and history and history[-1] == raw_cell:
+        return len(history) - 1
+    return int(shell.execution_count)
 
 
 @dataclass(frozen=True)
@@ -85,14 +97,18 @@ class CompiledBody:
         return None
 
 
-def compile_body(shell: InteractiveShell, body: str) -> CompiledBody:
-    """Compile a cell body as IPython would; raises ``SyntaxError`` before anything runs."""
+def compile_body(shell: InteractiveShell, body: str, execution_count: int) -> CompiledBody:
+    """Compile a cell body as IPython would; raises ``SyntaxError`` before anything runs.
+
+    Tracebacks and syntax errors name the cell ``In [execution_count]`` and show its lines.
+    """
+    __tracebackhide__ = True
     python = shell.transform_cell(body)
-    tree = shell.transform_ast(shell.compile.ast_parse(python))
+    cell_name = shell.compile.cache(python, execution_count, raw_code=body)
+    tree = shell.transform_ast(shell.compile.ast_parse(python, filename=cell_name))
     expression = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not _silenced(python):
         expression = ast.Expression(tree.body.pop().value)
-    cell_name = shell.compile.cache(python, shell.execution_count, raw_code=body)
     statements = shell.compile(tree, cell_name, "exec")
     compiled_expression = (
         shell.compile(expression, cell_name, "eval")  # type: ignore[arg-type]

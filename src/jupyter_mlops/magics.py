@@ -6,12 +6,13 @@ Subcommands: ``init`` and ``runs`` (line), ``run`` (cell). Every user mistake is
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
 
 from jupyter_mlops import fluent
@@ -24,7 +25,7 @@ from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell
 __all__ = ["MlopsMagics", "load", "unload"]
 
 
-@magic_arguments(name="%mlops init")
+@magic_arguments(name="mlops init")
 @argument(
     "--tracking-uri", help="MLflow tracking URI (overrides MLFLOW_TRACKING_URI and pyproject.toml)"
 )
@@ -34,7 +35,7 @@ def _init_args(line: str) -> None:
     """%mlops init: choose where runs go and print what was resolved."""
 
 
-@magic_arguments(name="%%mlops run")
+@magic_arguments(name="%mlops run")  # shown as %%mlops run: a cell magic
 @argument("--name", help="run name (default: <notebook>-cell<execution count>)")
 @argument("--params", default="", help="comma-separated variables to record as params")
 @argument("--metrics", default="", help="comma-separated numeric variables to record as metrics")
@@ -46,7 +47,7 @@ def _run_args(line: str) -> None:
     """%%mlops run: execute the cell and record it as one MLflow run."""
 
 
-@magic_arguments(name="%mlops runs")
+@magic_arguments(name="mlops runs")
 @argument("--limit", type=int, default=None, help="how many runs to show (default 20)")
 def _runs_args(line: str) -> None:
     """%mlops runs: show this notebook's runs, newest first."""
@@ -76,7 +77,7 @@ class MlopsMagics(Magics):
             raise UsageError(
                 f"unknown %mlops subcommand {subcommand!r}; use one of: {', '.join(_SUBCOMMANDS)}"
             )
-        args = parse_argstring(_SUBCOMMANDS[subcommand], rest)
+        args = _parse(subcommand, rest)
         try:
             if subcommand == "run":
                 if cell is None:
@@ -91,6 +92,7 @@ class MlopsMagics(Magics):
                     tracking_uri=args.tracking_uri,
                     experiment=args.experiment,
                     notebook=args.notebook,
+                    namespace=self.shell.user_ns if self.shell else None,
                     cell_source=self.tracker.source_of("%mlops"),
                 )
                 print(describe_target(target))
@@ -106,7 +108,7 @@ class MlopsMagics(Magics):
         tags = dict(_tag(t) for t in args.tag)
         params, metrics = _names(args.params, "--params"), _names(args.metrics, "--metrics")
         code = describe_cell(shell, self.tracker, line, body)
-        compiled = compile_body(shell, body)
+        compiled = compile_body(shell, body, code.execution_count or 0)
         namespace = shell.user_ns
         target = fluent.target(namespace=namespace, cell_source=code.source)
         with recording(
@@ -122,6 +124,17 @@ class MlopsMagics(Magics):
             warn=fluent.warn,
         ):
             return compiled.run()
+
+
+def _parse(subcommand: str, rest: str) -> Any:
+    """Parse flags shell-style, so ``--name "first try"`` and ``--tag note="two words"`` work."""
+    try:
+        argv = shlex.split(rest)
+    except ValueError as exc:
+        raise UsageError(f"%mlops {subcommand}: {exc} in {rest!r}") from None
+    parser = _SUBCOMMANDS[subcommand].parser
+    parser.allow_abbrev = False  # --param must not silently mean --params
+    return parser.parse_args(argv)
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -141,8 +154,7 @@ def _names(text: str, flag: str) -> list[str]:
 
 def _help() -> str:
     sections = [
-        "Capture notebook experiments in MLflow.\n",
-        "Subcommands::\n",
+        "Capture notebook experiments in MLflow. Subcommands and their flags:\n",
         *((func.__doc__ or "").strip() + "\n" for func in _SUBCOMMANDS.values()),
     ]
     return "\n".join(sections)

@@ -16,6 +16,7 @@ import mlflow
 
 from jupyter_mlops.core.autolog import sklearn_autolog
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.orphans import owner_tags
 from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.run_capture import CellCode, RunCapture, RunResult, Warn
@@ -68,10 +69,11 @@ def start_capture(
             created. Nothing is written in either case.
     """
     user_tags = validate_tags(tags or {})
-    git = start_git_probe(target)
+    git = start_git_probe(target, code)
     lineage = lineage_tags(target, code)
     all_tags = {**user_tags, **lineage}
     all_tags["mlflow.user"] = _user()
+    all_tags.update(owner_tags())
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_name = name or _default_name(target, code)
@@ -144,8 +146,12 @@ def _user() -> str:
 
 
 def _default_name(target: Target, code: CellCode) -> str:
-    stem = target.notebook.path.stem if target.notebook.path is not None else "cell"
-    return f"{stem}-cell{code.execution_count}" if code.execution_count is not None else stem
+    """``<notebook>-cell<n>``; ``<script>`` for a script; ``cell<n>`` when nothing is known."""
+    origin = code.script or target.notebook.path
+    count = f"cell{code.execution_count}" if code.execution_count is not None else ""
+    if origin is None:
+        return count or "run"
+    return f"{origin.stem}-{count}" if count else origin.stem
 
 
 def _first_line(exc: BaseException) -> str:

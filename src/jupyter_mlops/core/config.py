@@ -6,7 +6,7 @@ Order, highest first (documented in ``docs/configuration.md``):
   ``tracking_uri`` in ``[tool.jupyter-mlops]`` of the nearest ``pyproject.toml`` >
   ``sqlite:///<project root>/mlflow.db``;
 * experiment: explicit argument > ``MLFLOW_EXPERIMENT_NAME`` > ``experiment`` in the same table >
-  the notebook's file name without extension (``Default`` when no notebook is known).
+  the notebook's file name without extension (``jupyter-mlops`` when no notebook is known).
 
 The project root is the nearest ancestor of the notebook's folder (else of the working
 directory) that holds ``.git`` or ``pyproject.toml``; else that folder itself.
@@ -38,8 +38,10 @@ __all__ = [
     "resolve_settings",
 ]
 
-#: Experiment used when neither a name nor a notebook is known (MLflow's own default).
-DEFAULT_EXPERIMENT = "Default"
+#: Experiment used when neither a name nor a notebook is known. Not MLflow's "Default": that
+#: one is created with the database and keeps its artifacts below whatever folder the first
+#: process happened to run in, whereas ours keep them beside the database.
+DEFAULT_EXPERIMENT = "jupyter-mlops"
 _CONFIG_TABLE = "jupyter-mlops"
 _KNOWN_KEYS = frozenset({"tracking_uri", "experiment"})
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Mapping
 
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.types import ColSpec, DataType, Schema
 
-from jupyter_mlops.core.fingerprint import DataSummary
+from jupyter_mlops.core.fingerprint import FINGERPRINT_FORMAT, DataSummary
 
 __all__ = ["dataset_input", "referenced_names"]
 
@@ -85,19 +84,19 @@ def _call_context(func: ast.expr) -> str | None:
     return None
 
 
-def dataset_input(
-    name: str, summary: DataSummary, context: str, source: Mapping[str, str]
-) -> DatasetInput:
+def dataset_input(name: str, summary: DataSummary, context: str) -> DatasetInput:
     """Build the MLflow dataset input for one recorded DataFrame or Series.
 
     The digest is our fingerprint (MLflow shows it in the run's Datasets section); the schema
-    uses MLflow's column-spec format; the profile holds the row count.
+    uses MLflow's column-spec format; the profile holds the row count. MLflow stores a dataset
+    once per experiment and (name, digest), shared by every run that used it, so nothing
+    run-specific goes into it: the source only names how the digest was computed.
     """
     dataset = Dataset(
         name=name,
         digest=summary.fingerprint,
         source_type="code",
-        source=json.dumps({"tags": dict(source)}),
+        source=json.dumps({"tags": {"mlops.fingerprint.format": FINGERPRINT_FORMAT}}),
         schema=json.dumps({"mlflow_colspec": _colspec(summary)}),
         profile=json.dumps(
             {

@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DataSummary", "fingerprint", "is_tabular", "summarize"]
+__all__ = ["FINGERPRINT_FORMAT", "DataSummary", "fingerprint", "is_tabular", "summarize"]
 
-_FORMAT = b"jupyter-mlops-fingerprint/1"
+#: Names the algorithm; part of every digest, and recorded with every dataset input.
+FINGERPRINT_FORMAT = "jupyter-mlops-fingerprint/1"
+_FORMAT = FINGERPRINT_FORMAT.encode()
 # Below this many cells a thread pool costs more than it saves.
 _PARALLEL_MIN_CELLS = 200_000
 

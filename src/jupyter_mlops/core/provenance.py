@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_mlops.core.git_state import GitState, read_git_state
@@ -28,19 +29,21 @@ _NBFORMAT_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 def relative_notebook_path(target: Target) -> str | None:
     """The notebook's path relative to the project root (POSIX form), None when unknown."""
     notebook = target.notebook.path
-    if notebook is None:
-        return None
+    return None if notebook is None else _relative(notebook, target)
+
+
+def _relative(path: Path, target: Target) -> str:
     try:
-        return notebook.relative_to(target.settings.project_root).as_posix()
-    except ValueError:  # an explicit --notebook outside the project
-        return notebook.as_posix()
+        return path.relative_to(target.settings.project_root).as_posix()
+    except ValueError:  # an explicit --notebook (or a script) outside the project
+        return path.as_posix()
 
 
-def start_git_probe(target: Target) -> Future[GitState | None]:
-    """Start reading the git state of the notebook's folder (the state when the cell starts)."""
-    notebook = target.notebook.path
-    folder = notebook.parent if notebook is not None else target.settings.project_root
-    return _GIT_PROBES.submit(read_git_state, folder, notebook)
+def start_git_probe(target: Target, code: CellCode) -> Future[GitState | None]:
+    """Start reading the git state of the code's file (the state when the cell starts)."""
+    origin = code.script or target.notebook.path
+    folder = origin.parent if origin is not None else target.settings.project_root
+    return _GIT_PROBES.submit(read_git_state, folder, origin)
 
 
 def git_tags(state: GitState | None) -> dict[str, str]:
@@ -61,11 +64,16 @@ def lineage_tags(target: Target, code: CellCode) -> dict[str, str]:
     from jupyter_mlops import __version__
 
     tags = {
-        "mlflow.source.type": "NOTEBOOK",
         "mlops.version": __version__,
-        "mlops.notebook.found_by": target.notebook.found_by,
         "mlops.project.root": str(target.settings.project_root),
     }
+    if code.script is not None:  # jupyter_mlops.run() in a Python script
+        script = _relative(code.script, target)
+        tags.update({"mlflow.source.type": "LOCAL", "mlflow.source.name": script})
+        tags["mlops.script.path"] = script
+        return tags
+    tags["mlflow.source.type"] = "NOTEBOOK"
+    tags["mlops.notebook.found_by"] = target.notebook.found_by
     relative = relative_notebook_path(target)
     if relative is not None:
         tags["mlflow.source.name"] = relative

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -44,13 +45,15 @@ class CellCode:
 
     ``source`` is exactly what the user wrote (for ``code/cell.py``); ``python`` is the same
     code as plain Python (IPython syntax such as ``!cmd`` transformed), used to find the data
-    it refers to; ``cell_id`` and ``execution_count`` locate it in the notebook.
+    it refers to; ``cell_id`` and ``execution_count`` locate it in the notebook; ``script`` is
+    the file it came from when it is a Python script rather than a notebook cell.
     """
 
     source: str
     python: str | None = None
     cell_id: str | None = None
     execution_count: int | None = None
+    script: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -250,11 +253,8 @@ class RunCapture:
             client.log_batch(self.run_id, metrics=metrics, params=fresh, tags=tags)
 
     def _dataset_inputs(self) -> list[DatasetInput]:
-        source = {"mlops.run_id": self.run_id}
-        if "mlops.notebook.path" in self.lineage:
-            source["mlops.notebook.path"] = self.lineage["mlops.notebook.path"]
         return [
-            dataset_input(name, summary, context, source)
+            dataset_input(name, summary, context)
             for name, (summary, context) in self._datasets.items()
         ]
 

@@ -80,8 +80,10 @@ class RunList:
         )
 
     def _title(self) -> str:
-        where = f"notebook {self.notebook}" if self.notebook else "this session (notebook unknown)"
-        return f"{len(self.rows)} run(s) of {where} in experiment {self.experiment!r}"
+        count, experiment = len(self.rows), f"experiment {self.experiment!r}"
+        if self.notebook:
+            return f"{count} run(s) of notebook {self.notebook} in {experiment}"
+        return f"{count} run(s) in {experiment} (notebook unknown: all runs)"
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -6,12 +6,13 @@ to a tracking URI; nothing here depends on MLflow's global fluent state.
 
 from __future__ import annotations
 
+import base64
 import re
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -22,6 +23,8 @@ from jupyter_mlops.core.redaction import mask_uri
 __all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
 
 _PROBE_TIMEOUT_S = 5.0
+# Tracking URIs MLflow accepts without "scheme://".
+_BARE_URIS = frozenset({"databricks", "databricks-uc", "uc"})
 _FIX_HINT = "pass another one with `%mlops init --tracking-uri URI` or set MLFLOW_TRACKING_URI"
 
 
@@ -123,7 +126,7 @@ def _artifact_root(tracking_uri: str, name: str) -> str | None:
 
 def _check_shape(uri: str, shown: str) -> None:
     scheme = urlsplit(uri).scheme
-    if not scheme:
+    if not scheme and uri not in _BARE_URIS:
         raise MlopsError(
             f"tracking URI {shown} has no scheme; use e.g. sqlite:///mlflow.db or "
             f"http://host:5000; {_FIX_HINT}",
@@ -142,11 +145,19 @@ def _check_shape(uri: str, shown: str) -> None:
 
 def _probe_http(uri: str, shown: str) -> None:
     """Fail fast on an unreachable server: MLflow's own client retries for minutes."""
+    parts = urlsplit(uri)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    url = urlunsplit((parts.scheme, host, parts.path.rstrip("/") + "/health", "", ""))
+    request = urllib.request.Request(url)
+    if "@" in parts.netloc:  # credentials travel as basic auth, never inside the URL
+        user, _, password = unquote(parts.netloc.rsplit("@", 1)[0]).partition(":")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=_PROBE_TIMEOUT_S):
+        with urllib.request.urlopen(request, timeout=_PROBE_TIMEOUT_S):
             pass
-    except urllib.error.HTTPError:
-        return  # the server answered; MLflow will report what it thinks of the request
+    except urllib.error.HTTPError as answered:
+        answered.close()  # the server answered; MLflow will report what it thinks of the request
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise MlopsError(
