@@ -247,3 +247,14 @@ def test_param_already_logged_with_another_value_keeps_the_first_and_warns(shell
         "param 'C' was already logged as '1.0'; kept that value, not '0.5'"
         in capsys.readouterr().err
     )
+
+
+def test_chosen_params_and_metrics_are_named_and_shown_first(shell, client):
+    shell.run_cell("%%mlops run --params C --metrics accuracy\n" + TRAIN_CELL)
+    run = only_run(client)
+    assert run.data.tags["mlops.params.keys"] == "C"
+    assert run.data.tags["mlops.metrics.keys"] == "accuracy"
+    assert len(run.data.params) > 5  # autolog logged the estimator's params too
+    row = repr(shell.run_line_magic("mlops", "runs")).splitlines()[-1]
+    assert f"C=0.5 (+{len(run.data.params) - 1} more)" in row
+    assert "accuracy=" in row.split("C=0.5", 1)[1]

@@ -206,6 +206,10 @@ class RunCapture:
     def _flush(self, error: BaseException | None) -> None:
         client = self.target.client
         tags = git_tags(self.git.result())
+        # The params and metrics the user chose (not autolog's): what tables show first.
+        for kind, chosen in (("params", self._params), ("metrics", self._metrics)):
+            if chosen:
+                tags[f"mlops.{kind}.keys"] = ",".join(chosen)
         for name, (summary, _) in self._datasets.items():
             tags[f"mlops.data.{name}.fingerprint"] = summary.fingerprint
         if error is not None:

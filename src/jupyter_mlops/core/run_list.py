@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from mlflow.entities import Run, ViewType
 
@@ -14,6 +16,7 @@ from jupyter_mlops.core.session import Target
 
 __all__ = ["RunList", "RunRow", "notebook_runs"]
 
+V = TypeVar("V")
 _COLUMNS = ("name", "status", "start", "duration", "params", "metrics")
 _MAX_CELL = 80
 
@@ -29,16 +32,18 @@ class RunRow:
     duration_s: float | None
     params: dict[str, str]
     metrics: dict[str, float]
+    key_params: tuple[str, ...] = ()  # chosen by the user (--params, papermill, log_params)
+    key_metrics: tuple[str, ...] = ()
 
     def cells(self) -> tuple[str, ...]:
-        """The row's display values, in column order."""
+        """The row's display values, in column order: chosen params/metrics first."""
         return (
             self.name,
             self.status,
             self.start.strftime("%Y-%m-%d %H:%M:%S") if self.start else "",
             _duration(self.duration_s),
-            _clip(", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))),
-            _clip(", ".join(f"{k}={v:.4g}" for k, v in sorted(self.metrics.items()))),
+            _summary(self.params, self.key_params, str),
+            _summary(self.metrics, self.key_metrics, lambda v: f"{v:.4g}"),
         )
 
 
@@ -136,7 +141,22 @@ def _row(run: Run) -> RunRow:
         duration_s=duration,
         params=dict(run.data.params),
         metrics=dict(run.data.metrics),
+        key_params=_keys(run, "params"),
+        key_metrics=_keys(run, "metrics"),
     )
+
+
+def _keys(run: Run, kind: str) -> tuple[str, ...]:
+    value = run.data.tags.get(f"mlops.{kind}.keys", "")
+    return tuple(k for k in value.split(",") if k)
+
+
+def _summary(values: Mapping[str, V], keys: tuple[str, ...], shown: Callable[[V], str]) -> str:
+    """``k=v`` for the chosen keys (all keys when none were chosen), then ``+N more``."""
+    chosen = [k for k in keys if k in values] or sorted(values)
+    text = ", ".join(f"{k}={shown(values[k])}" for k in chosen)
+    hidden = len(values) - len(chosen)
+    return _clip(f"{text} (+{hidden} more)" if hidden else text)
 
 
 def _quoted(value: str) -> str:
