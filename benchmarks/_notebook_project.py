@@ -32,6 +32,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 from traitlets.config import Config
 
+from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
+
 __all__ = ["NotebookProject", "notebook_project"]
 
 EXPERIMENT = "benchmark"
@@ -60,14 +62,7 @@ BASELINE = (
     + '    mlflow.log_params({"alpha": alpha, "n_components": n_components})\n'
     + '    mlflow.log_metrics({"loss": loss, "score": score})\n'
 )
-_ISOLATED_ENV = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_RUN_ID",
-    "JPY_SESSION_NAME",
-    "JUPYTER_MLOPS_NOTEBOOK",
-    "IPYTHONDIR",
-)
+_ISOLATED_ENV = (*ENVIRONMENT_VARIABLES, "IPYTHONDIR")
 
 
 @dataclass

@@ -17,21 +17,14 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
 import jupyter_mlops
-
-# Variables that would otherwise leak the developer's or CI's configuration into tests.
-_ISOLATED_ENV = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_RUN_ID",
-    "JPY_SESSION_NAME",
-    "JUPYTER_MLOPS_NOTEBOOK",
-)
+from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Run every test in its own folder with a clean environment; fail on leaked runs."""
-    for name in _ISOLATED_ENV:
+    # The developer's or CI's configuration must not leak into tests.
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.chdir(tmp_path)

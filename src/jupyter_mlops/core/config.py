@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.notebook import NOTEBOOK_ENV
 from jupyter_mlops.core.redaction import mask_uri
 
 if sys.version_info >= (3, 11):
@@ -31,6 +32,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
+    "ENVIRONMENT_VARIABLES",
     "ProjectConfig",
     "Settings",
     "find_project_root",
@@ -42,6 +44,14 @@ __all__ = [
 #: one is created with the database and keeps its artifacts below whatever folder the first
 #: process happened to run in, whereas ours keep them beside the database.
 DEFAULT_EXPERIMENT = "jupyter-mlops"
+#: Every environment variable that changes where runs go or which notebook they belong to.
+ENVIRONMENT_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "JPY_SESSION_NAME",
+    NOTEBOOK_ENV,
+)
 _CONFIG_TABLE = "jupyter-mlops"
 _KNOWN_KEYS = frozenset({"tracking_uri", "experiment"})
 
