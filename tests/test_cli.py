@@ -58,6 +58,7 @@ def test_demo_executes_the_notebook_and_says_where_runs_are(project: Path, tmp_p
     assert "FINISHED" in stdout  # ... and how it ended
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in stdout
     assert f"run in {project}" in stdout
+    assert "without encryption" not in result.stderr  # the kernel talks over IPC, not TCP
 
     run = only_run(MlflowClient(f"sqlite:///{database}"), "credit_risk")
     assert run.info.status == "FINISHED"
@@ -97,3 +98,28 @@ def test_jupyter_launcher_dispatches_to_jupyter_mlops(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert jupyter_mlops.__version__ in result.stdout
     assert "jupyter-mlops" in result.stdout
+
+
+def test_demo_of_a_failing_notebook_names_the_cell_and_keeps_the_output(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = tmp_path / "broken.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext jupyter_mlops\n%mlops init"),
+        nbformat.v4.new_code_cell(
+            "%%mlops run --no-autolog\nraise ValueError('no data for 2026-Q3')"
+        ),
+    ]
+    nbformat.write(nb, notebook)
+    output = tmp_path / "out" / "broken.ipynb"
+    result = _cli("demo", "--notebook", str(notebook), "--output", str(output), cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("jupyter-mlops:")]
+    assert errors == [
+        f"jupyter-mlops: error: cell 2 of broken.ipynb failed: ValueError: no data for 2026-Q3 "
+        f"(executed notebook written to {output})"
+    ]
+    assert output.is_file()
+    run = only_run(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"), "broken")
+    assert run.info.status == "FAILED"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +9,8 @@ from pathlib import Path
 
 from jupyter_mlops.core.config import Settings, resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.notebook import NOTEBOOK_ENV, NotebookLocation
+from jupyter_mlops.core.execution import execute_notebook
+from jupyter_mlops.core.notebook import NotebookLocation
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
 from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
@@ -46,37 +46,14 @@ def run_demo(
         MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
             (the output notebook is still written and named in the message).
     """
-    import papermill
-
     notebook = notebook.resolve()
     if not notebook.is_file():
         raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.NOT_FOUND)
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
     if on_start is not None:
         on_start(notebook)
     started = time.monotonic()
-    previous = os.environ.get(NOTEBOOK_ENV)
-    os.environ[NOTEBOOK_ENV] = str(notebook)  # the kernel inherits it: lineage names the input
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            cwd=str(notebook.parent),
-            progress_bar=progress,
-            kernel_name="python3",
-        )
-    except papermill.PapermillExecutionError as exc:
-        raise MlopsError(
-            f"cell {exc.exec_count} of {notebook.name} failed: {exc.ename}: {exc.evalue} "
-            f"(executed notebook written to {output})",
-            ErrorCode.INTERNAL,
-        ) from exc
-    finally:
-        if previous is None:
-            os.environ.pop(NOTEBOOK_ENV, None)
-        else:
-            os.environ[NOTEBOOK_ENV] = previous
+    execute_notebook(notebook, output, progress=progress)
     settings = resolve_settings(notebook=notebook)
     client = connect(settings.tracking_uri)
     experiment_id = ensure_experiment(client, settings.experiment, settings.tracking_uri)
