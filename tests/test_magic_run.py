@@ -258,3 +258,13 @@ def test_chosen_params_and_metrics_are_named_and_shown_first(shell, client):
     row = repr(shell.run_line_magic("mlops", "runs")).splitlines()[-1]
     assert f"C=0.5 (+{len(run.data.params) - 1} more)" in row
     assert "accuracy=" in row.split("C=0.5", 1)[1]
+
+
+def test_papermill_injected_parameters_are_recorded_without_naming_them(shell, client):
+    shell.run_cell("alpha = 0.1\nmodel_name = 'default'", store_history=True)  # `parameters` cell
+    # what papermill injects after the cell tagged `parameters`:
+    shell.run_cell('# Parameters\nalpha = 0.7\nmodel_name = "gbm"\n', store_history=True)
+    shell.run_cell("%%mlops run --no-autolog --params depth\ndepth = 3", store_history=True)
+    run = only_run(client)
+    assert run.data.params == {"alpha": "0.7", "model_name": "gbm", "depth": "3"}
+    assert run.data.tags["mlops.params.keys"] == "alpha,model_name,depth"
