@@ -53,9 +53,7 @@ def init(
         MlopsError: when the notebook does not exist or the store cannot be used; the
             previous choices are kept in that case.
     """
-    session = _session.current()
-    previous = (session.tracking_uri, session.experiment, session.notebook)
-    session.configure(
+    undo = _session.current().configure(
         tracking_uri=tracking_uri,
         experiment=experiment,
         notebook=None if notebook is None else str(notebook),
@@ -63,8 +61,7 @@ def init(
     try:
         return target(namespace=namespace, cell_source=cell_source)
     except Exception:
-        session.tracking_uri, session.experiment, session.notebook = previous
-        session.configure()
+        undo()
         raise
 
 

@@ -62,7 +62,7 @@ def start_capture(
     parent_run_id: str | None = None,
     warn: Warn | None = None,
 ) -> RunCapture:
-    """Create the run in ``target`` and make it MLflow's active run.
+    """Create the run in ``target`` with its lineage, user and owner tags (not yet active).
 
     Raises:
         MlopsError: USAGE for reserved tag keys; TRACKING_UNAVAILABLE when the run cannot be
@@ -84,7 +84,7 @@ def start_capture(
             f"cannot create a run in {target.settings.display_uri}: {_first_line(exc)}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
-    return RunCapture(target, run, code, lineage, git, warn or (lambda _message: None))
+    return RunCapture(target, run, code, git, warn or (lambda _message: None))
 
 
 @contextmanager
@@ -134,7 +134,7 @@ def recording(
                 variables, params=params, metrics=metrics, injected=injected, strict=error is None
             )
         except Exception as exc:  # a value we could not read must not cost the run
-            capture._warning(f"could not read the cell's variables: {exc}")
+            capture.warning(f"could not read the cell's variables: {exc}")
         capture.result = capture.finish(error)
 
 

@@ -69,12 +69,13 @@ class RunResult:
 
 @dataclass
 class RunCapture:
-    """A run being recorded. Use as ``with capture.active(): ...`` then :meth:`finish`."""
+    """A run being recorded: :meth:`activate` it, let the code run, :meth:`collect` what it
+    produced (or ``log_*`` it), then :meth:`finish`. :func:`~jupyter_mlops.core.capture.recording`
+    does all of that around a ``with`` block."""
 
     target: Target
     run: Run  # as create_run returned it: its id and artifact location, never re-read
     code: CellCode
-    lineage: dict[str, str]
     git: Future[GitState | None]  # commit tags, read while the cell runs
     warn: Warn
     _params: dict[str, str] = field(default_factory=dict)
@@ -120,7 +121,7 @@ class RunCapture:
             number = _as_number(value)
             if number is None:
                 if strict:
-                    self._warning(
+                    self.warning(
                         f"metric {key!r} is {type(value).__name__}, not a number; not recorded"
                     )
                 continue
@@ -152,23 +153,23 @@ class RunCapture:
         each when ``strict`` (the code finished); after a failure they are skipped silently.
         """
         self.log_params(dict(injected or {}))
-        for kind, names in (("param", params), ("metric", metrics)):
-            present = {n: namespace[n] for n in names if n in namespace}
-            for missing in (n for n in names if n not in namespace):
-                if strict:
-                    self._warning(
-                        f"{kind} {missing!r} is not defined after the cell ran; not recorded"
-                    )
-            if kind == "param":
-                self.log_params(present)
-            else:
-                self.log_metrics(present, strict=strict)
+        self.log_params(self._defined(namespace, params, "param", strict))
+        self.log_metrics(self._defined(namespace, metrics, "metric", strict), strict=strict)
         for name, context in referenced_names(self.code.python or "").items():
             value = namespace.get(name)
             if is_tabular(value):
                 self.log_data(name, value, context)
 
-    def _warning(self, message: str) -> None:
+    def _defined(
+        self, namespace: Mapping[str, Any], names: Sequence[str], kind: str, strict: bool
+    ) -> dict[str, Any]:
+        for missing in (n for n in names if n not in namespace):
+            if strict:
+                self.warning(f"{kind} {missing!r} is not defined after the cell ran; not recorded")
+        return {n: namespace[n] for n in names if n in namespace}
+
+    def warning(self, message: str) -> None:
+        """Report one warning line now and keep it in the result."""
         self._warnings.append(message)
         self.warn(message)
 
@@ -189,12 +190,12 @@ class RunCapture:
         try:
             self._flush(error)
         except Exception as exc:  # the store failed mid-way: say so, still end the run below
-            self._warning(f"run {self.run_id} was only partly recorded: {exc}")
+            self.warning(f"run {self.run_id} was only partly recorded: {exc}")
         finally:
             try:
                 self._end(status)
             except Exception as exc:
-                self._warning(f"could not mark run {self.run_id} as {status}: {exc}")
+                self.warning(f"could not mark run {self.run_id} as {status}: {exc}")
         return RunResult(
             run_id=self.run_id,
             experiment_id=self.target.experiment_id,
@@ -249,7 +250,7 @@ class RunCapture:
             existing = client.get_run(self.run_id).data.params
             for param in params:
                 if param.key in existing and existing[param.key] != param.value:
-                    self._warning(
+                    self.warning(
                         f"param {param.key!r} was already logged as {existing[param.key]!r}; "
                         f"kept that value, not {param.value!r}"
                     )

@@ -8,7 +8,7 @@ process-wide session returned by :func:`current`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,18 @@ class Session:
         tracking_uri: str | None = None,
         experiment: str | None = None,
         notebook: str | None = None,
-    ) -> None:
-        """Record explicit choices; the next :meth:`target` call resolves them anew."""
+    ) -> Callable[[], None]:
+        """Record explicit choices; the next :meth:`target` call resolves them anew.
+
+        Returns:
+            A function that puts back the previous choices and resolved target (for a
+            ``%mlops init`` whose new choices turn out unusable).
+        """
+        previous = (self.tracking_uri, self.experiment, self.notebook, self._target)
+
+        def undo() -> None:
+            self.tracking_uri, self.experiment, self.notebook, self._target = previous
+
         if tracking_uri is not None:
             self.tracking_uri = tracking_uri
         if experiment is not None:
@@ -57,6 +67,7 @@ class Session:
         if notebook is not None:
             self.notebook = notebook
         self._target = None
+        return undo
 
     def target(
         self,
