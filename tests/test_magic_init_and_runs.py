@@ -165,3 +165,20 @@ def test_load_ext_and_init_in_one_cell_find_the_notebook_by_source(tmp_path: Pat
         assert "notebook not found" not in shown.stderr
     finally:
         ip.run_line_magic("unload_ext", "jupyter_mlops")
+
+
+def test_init_keeps_a_notebook_found_earlier_by_search(tmp_path: Path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(RUN_CELL)]
+    nbformat.write(nb, tmp_path / "searched.ipynb")
+    ip = InteractiveShell.instance()
+    ip.reset(new_session=False)
+    ip.run_line_magic("load_ext", "jupyter_mlops")
+    try:
+        ip.run_line_magic("mlops", "init --tracking-uri sqlite:///mlflow.db")  # not in the file
+        ip.run_cell(RUN_CELL, store_history=True)  # this cell is: the notebook is found
+        with capture_output() as shown:
+            ip.run_cell("%mlops init --experiment again", store_history=True)
+        assert f"{tmp_path / 'searched.ipynb'}  (found by search)" in shown.stdout
+    finally:
+        ip.run_line_magic("unload_ext", "jupyter_mlops")

@@ -218,9 +218,14 @@ def test_run_as_line_magic_is_a_usage_error(shell):
         shell.run_line_magic("mlops", "run")
 
 
-def test_syntax_error_records_nothing(shell, client):
-    result = shell.run_cell("%%mlops run\ndef broken(:\n    pass")
-    assert isinstance(result.error_in_exec, SyntaxError)
+def test_syntax_error_is_shown_like_a_plain_cell_and_records_nothing(shell, client, capsys):
+    result = shell.run_cell("%%mlops run\ndef broken(:\n    pass", store_history=True)
+    assert isinstance(result.error_in_exec, UsageError)
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "SyntaxError" in text and "def broken(:" in text
+    assert "magics.py" not in text and "ipython_cell.py" not in text  # no internal frames
+    assert "UsageError: the cell has a syntax error (above); nothing was run or recorded" in text
     assert runs_of(client) == []
 
 

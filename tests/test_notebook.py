@@ -29,6 +29,7 @@ def _discover(tmp_path: Path, **kwargs: object):
         "namespace": {},
         "cwd": tmp_path,
         "parent_pid": os.getpid(),
+        "main_script": "",
     }
     defaults.update(kwargs)
     return discover_notebook(**defaults)  # type: ignore[arg-type]
@@ -78,6 +79,16 @@ def test_our_environment_variable_beats_jupyter_server(tmp_path: Path):
         env={"JUPYTER_MLOPS_NOTEBOOK": "job.ipynb", "JPY_SESSION_NAME": str(tmp_path / "ui.ipynb")},
     )
     assert (found.path.name, found.found_by) == ("job.ipynb", "environment")
+
+
+def test_python_script_anchors_like_a_notebook(tmp_path: Path):
+    (tmp_path / "train.py").write_text("print(1)\n")
+    found = _discover(tmp_path, main_script="train.py")
+    assert (found.path, found.found_by) == ((tmp_path / "train.py").resolve(), "script")
+    launcher = tmp_path / "site-packages" / "ipykernel_launcher.py"
+    launcher.parent.mkdir()
+    launcher.write_text("")
+    assert _discover(tmp_path, main_script=str(launcher)).found_by == "none"
 
 
 def test_search_by_cell_source_follows_papermill_output_to_its_input(tmp_path: Path):

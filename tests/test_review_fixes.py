@@ -17,9 +17,11 @@ import nbformat
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+from mlflow import MlflowClient
 
 import jupyter_mlops
-from conftest import only_run, runs_of
+import jupyter_mlops.core.session
+from conftest import artifact_text, only_run, runs_of
 
 
 def test_execution_count_is_the_cells_in_number(shell, client):
@@ -103,6 +105,8 @@ def test_run_of_a_killed_kernel_is_marked_killed_by_the_next_session(
     assert run.info.status == "KILLED"
     assert run.data.tags["mlops.error.type"] == "KernelDied"
     assert f"process {run.data.tags['mlops.pid']}" in run.data.tags["mlops.error.message"]
+    cell = artifact_text(client, run.info.run_id, "code/cell.py")
+    assert cell.startswith("%%mlops run --name doomed")  # written when the run started
 
 
 def test_script_runs_record_the_script_and_its_git_state(tmp_path: Path, tracking_uri, client):
@@ -125,6 +129,25 @@ def test_script_runs_record_the_script_and_its_git_state(tmp_path: Path, trackin
     assert tags["mlops.script.path"] == "train.py"
     assert tags["mlops.git.dirty"] == "true"  # train.py is not committed
     assert "mlops.notebook.path" not in tags and only_run(client).info.run_name == "train"
+    assert "notebook not found" not in done.stderr
+
+
+def test_script_run_from_elsewhere_anchors_on_the_script(tmp_path: Path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    (project / "train.py").write_text(
+        "import jupyter_mlops\nwith jupyter_mlops.run(autolog=False):\n    pass\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(project / "train.py")], cwd=elsewhere, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (elsewhere / "mlflow.db").exists()
+    run = only_run(MlflowClient(f"sqlite:///{project / 'mlflow.db'}"), "train")
+    assert run.data.tags["mlops.script.path"] == "train.py"
 
 
 class _AuthRecorder(BaseHTTPRequestHandler):
@@ -155,3 +178,58 @@ def test_http_uri_with_credentials_is_probed_with_basic_auth(tmp_path):
         server.server_close()
     assert "unreachable" not in str(caught.value) and "s3cret" not in str(caught.value)
     assert _AuthRecorder.seen[0] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path):
+    """A real MLflow tracking server on loopback (SQLite backend), stopped after the test."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp_path / "server-artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("mlflow server did not start") from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_tracking_password_is_never_printed_into_the_notebook(shell, mlflow_server):
+    uri = f"http://ana:s3cret@127.0.0.1:{mlflow_server}"
+    with capture_output() as shown:
+        shell.run_line_magic("mlops", f"init --tracking-uri {uri} --experiment remote")
+        result = shell.run_cell("%%mlops run --no-autolog --metrics m\nm = 1.0")
+    assert result.success
+    assert "s3cret" not in shown.stdout + shown.stderr
+    assert "ana:***@" in shown.stdout
+    client = jupyter_mlops.core.session.current().resolved.client
+    (run,) = client.search_runs([client.get_experiment_by_name("remote").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.metrics == {"m": 1.0}

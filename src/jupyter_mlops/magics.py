@@ -108,7 +108,13 @@ class MlopsMagics(Magics):
         tags = dict(_tag(t) for t in args.tag)
         params, metrics = _names(args.params, "--params"), _names(args.metrics, "--metrics")
         code = describe_cell(shell, self.tracker, line, body)
-        compiled = compile_body(shell, body, code.execution_count or 0)
+        try:
+            compiled = compile_body(shell, body, code.execution_count or 0)
+        except SyntaxError:
+            shell.showsyntaxerror()  # exactly as IPython shows it for a plain cell
+            raise UsageError(
+                "the cell has a syntax error (above); nothing was run or recorded"
+            ) from None
         namespace = shell.user_ns
         target = fluent.target(namespace=namespace, cell_source=code.source)
         with recording(

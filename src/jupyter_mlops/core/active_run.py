@@ -20,9 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import mlflow
+from mlflow import MlflowClient
 from mlflow.entities import Run
 
-__all__ = ["activate", "point_fluent_api"]
+from jupyter_mlops.core.redaction import mask_uri
+
+__all__ = ["activate", "deactivate", "point_fluent_api", "terminate"]
 
 _MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
 
@@ -36,8 +39,8 @@ def point_fluent_api(tracking_uri: str, experiment_id: str | None = None) -> Non
 
 
 @contextmanager
-def _environment_kept() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in _MLFLOW_ENV}
+def _environment_kept(names: tuple[str, ...] = _MLFLOW_ENV) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in names}
     try:
         yield
     finally:
@@ -58,6 +61,36 @@ def activate(run: Run, tracking_uri: str) -> None:
     from mlflow.tracking.fluent import ActiveRun
 
     stack.append(ActiveRun(run))  # type: ignore[no-untyped-call]
+
+
+def deactivate(run_id: str) -> list[str] | None:
+    """Pop ``run_id`` and any runs opened above it from MLflow's active-run stack.
+
+    Returns the ids popped (top first; the caller ends them through its client), or None when
+    MLflow's stack cannot be reached. Unlike ``mlflow.end_run``, nothing is printed: MLflow
+    prints each run's URL, and a tracking URI's password with it, into the notebook.
+    """
+    stack = _stack()
+    if stack is None:
+        return None
+    ids = [str(entry.info.run_id) for entry in stack]  # type: ignore[attr-defined]
+    if run_id not in ids:
+        return []
+    depth = len(ids) - ids.index(run_id)
+    popped = ids[-depth:][::-1]
+    del stack[-depth:]
+    return popped
+
+
+def terminate(client: MlflowClient, run_id: str, status: str) -> None:
+    """End a run. With a tracking server, MLflow prints the run's URL into the notebook; when
+    the URI carries credentials that URL would show them, so the print is suppressed then."""
+    if mask_uri(client.tracking_uri) == client.tracking_uri:
+        client.set_terminated(run_id, status=status)
+        return
+    with _environment_kept(("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT",)):
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+        client.set_terminated(run_id, status=status)
 
 
 def _stack() -> list[object] | None:

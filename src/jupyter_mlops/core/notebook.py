@@ -8,7 +8,9 @@ A kernel does not know its notebook. We ask, in order:
    this kernel;
 4. Jupyter Server: ``JPY_SESSION_NAME``, the session path given to kernels it starts;
 5. VS Code: ``__vsc_ipynb_file__`` in the user namespace;
-6. a search of the working directory for the one notebook holding the running cell's source
+6. a Python script run as ``python train.py`` (``sys.argv[0]``): it anchors the project root
+   and names the experiment the way a notebook would;
+7. a search of the working directory for the one notebook holding the running cell's source
    (papermill's Python API; a papermill output notebook points back to its input).
 
 Everything here takes plain values (environment mapping, namespace, paths) so it can be tested
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +48,8 @@ class NotebookLocation:
     """A discovered notebook (``path`` None when unknown) and how it was found."""
 
     path: Path | None
-    found_by: str  # argument | environment | papermill | jupyter-server | vscode | search | none
+    # argument | environment | papermill | jupyter-server | vscode | script | search | none
+    found_by: str
 
 
 def discover_notebook(
@@ -56,6 +60,7 @@ def discover_notebook(
     cwd: Path | None = None,
     cell_source: str | None = None,
     parent_pid: int | None = None,
+    main_script: str | None = None,
 ) -> NotebookLocation:
     """Find the notebook this kernel runs, trying each documented source in order.
 
@@ -77,6 +82,7 @@ def discover_notebook(
         ("papermill", _papermill_input(os.getppid() if parent_pid is None else parent_pid)),
         ("jupyter-server", _session_path(environment.get("JPY_SESSION_NAME"), here)),
         ("vscode", _existing(_str((namespace or {}).get("__vsc_ipynb_file__")), here)),
+        ("script", _script(sys.argv[0] if main_script is None else main_script, here)),
     ]
     for found_by, candidate in candidates:
         if candidate is not None:
@@ -126,6 +132,14 @@ def _existing(value: str | None, here: Path) -> Path | None:
         return None
     path = (here / Path(value).expanduser()).resolve()
     return path if path.is_file() else None
+
+
+def _script(argv0: str, here: Path) -> Path | None:
+    """The program's own ``.py`` file, unless it is a tool's (kernel launcher, pytest, ...)."""
+    path = _existing(argv0, here) if argv0.endswith(".py") else None
+    if path is None or {"site-packages", "dist-packages"} & set(path.parts):
+        return None
+    return None if path.name in ("ipykernel_launcher.py", "__main__.py") else path
 
 
 def _session_path(value: str | None, here: Path) -> Path | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
+from jupyter_mlops.core.active_run import terminate
+
 __all__ = ["owner_tags", "reap_orphaned_runs"]
 
 _LIMIT = 200
@@ -54,7 +56,7 @@ def reap_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
             f"process {pid} on {host} ended while the run was RUNNING; "
             f"marked KILLED by jupyter-mlops at {when}",
         )
-        client.set_terminated(run.info.run_id, status="KILLED")
+        terminate(client, run.info.run_id, "KILLED")
         reaped.append(run.info.run_id)
     return reaped
 

@@ -21,13 +21,13 @@ from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 
-from jupyter_mlops.core.active_run import activate
+from jupyter_mlops.core.active_run import activate, deactivate, terminate
 from jupyter_mlops.core.datasets import dataset_input, referenced_names
 from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.git_state import GitState
 from jupyter_mlops.core.provenance import git_tags
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
-from jupyter_mlops.core.run_files import run_files, write_run_files
+from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "Warn"]
@@ -83,6 +83,7 @@ class RunCapture:
     _datasets: dict[str, tuple[DataSummary, str]] = field(default_factory=dict)
     _warnings: list[str] = field(default_factory=list)
     result: RunResult | None = None
+    _code_stored: bool = False
 
     @property
     def run_id(self) -> str:
@@ -91,7 +92,13 @@ class RunCapture:
 
     # -- making it the active run ----------------------------------------------------------
     def activate(self) -> None:
-        """Make this run MLflow's active run (nested under one the user left open)."""
+        """Store the code that is about to run, and make this run MLflow's active run
+        (nested under one the user left open)."""
+        try:
+            self._write_files(code_files(self.code.source))
+            self._code_stored = True
+        except Exception as exc:  # tried again when the run ends; never fails the cell
+            self.warning(f"could not store the cell's code yet: {exc}")
         activate(self.run, self.target.settings.tracking_uri)
 
     def _end(self, status: str) -> None:
@@ -99,14 +106,15 @@ class RunCapture:
 
         If the cell already ended our run itself, the status is still set to ours.
         """
-        for _ in range(32):
-            active = mlflow.active_run()
-            if active is None:
-                break
-            mlflow.end_run(status=status)
-            if active.info.run_id == self.run_id:
-                return
-        self.target.client.set_terminated(self.run_id, status=status)
+        popped = deactivate(self.run_id)
+        if popped is None:  # MLflow moved its stack: end through the public API
+            while (active := mlflow.active_run()) is not None:
+                mlflow.end_run(status=status)
+                if active.info.run_id == self.run_id:
+                    return
+            popped = []
+        for run_id in popped or [self.run_id]:
+            terminate(self.target.client, run_id, status)
 
     # -- collecting what the code produced ---------------------------------------------------
     def log_params(self, values: Mapping[str, Any]) -> None:
@@ -229,11 +237,13 @@ class RunCapture:
             )
         if self._datasets:
             client.log_inputs(self.run_id, datasets=self._dataset_inputs())
-        write_run_files(
-            self.run.info.artifact_uri,
-            self.target.settings.tracking_uri,
-            run_files(self.code.source, self.target.notebook.path, error),
-        )
+        files = closing_files(self.target.notebook.path, error)
+        if not self._code_stored:
+            files.update(code_files(self.code.source))
+        self._write_files(files)
+
+    def _write_files(self, files: dict[str, str]) -> None:
+        write_run_files(self.run.info.artifact_uri, self.target.settings.tracking_uri, files)
 
     def _log_batch(
         self, client: MlflowClient, metrics: list[Metric], params: list[Param], tags: list[RunTag]

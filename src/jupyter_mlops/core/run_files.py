@@ -18,14 +18,17 @@ from jupyter_mlops.core import environment
 from jupyter_mlops.core.notebook import notebook_snapshot
 from jupyter_mlops.core.redaction import redact_text
 
-__all__ = ["run_files", "write_run_files"]
+__all__ = ["closing_files", "code_files", "write_run_files"]
 
 
-def run_files(
-    cell_source: str, notebook: Path | None, error: BaseException | None
-) -> dict[str, str]:
-    """Return artifact path -> text for one run (secrets masked)."""
-    files = {"code/cell.py": redact_text(cell_source)}
+def code_files(cell_source: str) -> dict[str, str]:
+    """The code that runs, written when the run starts: a run whose kernel dies keeps it."""
+    return {"code/cell.py": redact_text(cell_source)}
+
+
+def closing_files(notebook: Path | None, error: BaseException | None) -> dict[str, str]:
+    """Artifact path -> text written when the run ends (secrets masked)."""
+    files: dict[str, str] = {}
     snapshot = notebook_snapshot(notebook) if notebook is not None else None
     if snapshot is not None:
         files["code/notebook.ipynb"] = snapshot

@@ -109,7 +109,8 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     if limit < 1:
         raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
     notebook = relative_notebook_path(target)
-    query = "" if notebook is None else f"tags.`mlops.notebook.path` = {_quoted(notebook)}"
+    tag = "mlops.script.path" if target.notebook.found_by == "script" else "mlops.notebook.path"
+    query = "" if notebook is None else f"tags.`{tag}` = {_quoted(notebook)}"
     try:
         runs = target.client.search_runs(
             [target.experiment_id],

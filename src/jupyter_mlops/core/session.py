@@ -41,6 +41,7 @@ class Session:
     experiment: str | None = None
     notebook: str | None = None
     _target: Target | None = None
+    _found: NotebookLocation | None = None  # the last notebook discovered (kept across init)
 
     def configure(
         self,
@@ -102,8 +103,13 @@ class Session:
             raise MlopsError(
                 f"{exc}; pass the path of a saved notebook with --notebook", ErrorCode.USAGE
             ) from exc
+        found = self._found  # a notebook found earlier (e.g. by search) stays found
+        if location.path is None and found is not None and found.path and found.path.is_file():
+            location = found
         if cached is not None and location.path is None:
             return cached
+        if location.path is not None:
+            self._found = location
         settings = resolve_settings(
             tracking_uri=self.tracking_uri,
             experiment=self.experiment,
@@ -134,6 +140,8 @@ def describe_target(target: Target) -> str:
     """Multi-line, human-readable account of where runs go and why (secrets masked)."""
     settings = target.settings
     notebook = target.notebook
+    ui = ui_command(settings.tracking_uri, settings.project_root)
+    relative_db = ui.startswith("mlflow ui --backend-store-uri sqlite:///") and "////" not in ui
     lines = [
         (
             "tracking URI",
@@ -145,10 +153,7 @@ def describe_target(target: Target) -> str:
             f"{notebook.path}  (found by {notebook.found_by})" if notebook.path else "not found",
         ),
         ("project root", str(settings.project_root)),
-        (
-            "open the UI",
-            f"{ui_command(settings.tracking_uri, settings.project_root)}  (in the project root)",
-        ),
+        ("open the UI", f"{ui}  (in the project root)" if relative_db else ui),
     ]
     width = max(len(label) for label, _ in lines)
     return "\n".join(f"{label.ljust(width)} : {value}" for label, value in lines)
