@@ -144,3 +144,14 @@ def test_injected_parameters_read_from_history():
     assert injected_parameters(["# Parameters\nx = float('nan')\n"]) == {"x": "float('nan')"}
     assert injected_parameters(["# Parameters are below\nx = 1"]) is None
     assert injected_parameters(["C = 1"]) is None
+
+
+def test_snapshot_follows_the_saved_file(tmp_path: Path):
+    _notebook(tmp_path / "s.ipynb", "x = 1")
+    first = notebook_snapshot(tmp_path / "s.ipynb")
+    assert first is not None and "x = 1" in first
+    _notebook(tmp_path / "s.ipynb", "x = 2  # saved again")
+    second = notebook_snapshot(tmp_path / "s.ipynb")
+    assert second is not None and "x = 2  # saved again" in second
+    (tmp_path / "s.ipynb").unlink()
+    assert notebook_snapshot(tmp_path / "s.ipynb") is None

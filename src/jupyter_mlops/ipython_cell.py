@@ -97,13 +97,15 @@ class CompiledBody:
         return None
 
 
-def compile_body(shell: InteractiveShell, body: str, execution_count: int) -> CompiledBody:
+def compile_body(shell: InteractiveShell, body: str, code: CellCode) -> CompiledBody:
     """Compile a cell body as IPython would; raises ``SyntaxError`` before anything runs.
 
-    Tracebacks and syntax errors name the cell ``In [execution_count]`` and show its lines.
+    Tracebacks and syntax errors name the cell ``In [n]`` (``code.execution_count``) and show
+    its lines; ``code.python`` is the body already transformed by :func:`describe_cell`.
     """
     __tracebackhide__ = True
-    python = shell.transform_cell(body)
+    python = code.python if code.python is not None else shell.transform_cell(body)
+    execution_count = code.execution_count or 0
     cell_name = shell.compile.cache(python, execution_count, raw_code=body)
     tree = shell.transform_ast(shell.compile.ast_parse(python, filename=cell_name))
     expression = None

@@ -109,7 +109,7 @@ class MlopsMagics(Magics):
         params, metrics = _names(args.params, "--params"), _names(args.metrics, "--metrics")
         code = describe_cell(shell, self.tracker, line, body)
         try:
-            compiled = compile_body(shell, body, code.execution_count or 0)
+            compiled = compile_body(shell, body, code)
         except SyntaxError:
             shell.showsyntaxerror()  # exactly as IPython shows it for a plain cell
             raise UsageError(

@@ -107,8 +107,24 @@ def find_cell_id(notebook: Path, source: str) -> str | None:
 def notebook_snapshot(notebook: Path) -> str | None:
     """Return the saved notebook as JSON text with secrets masked in sources and outputs.
 
-    Returns None when the file cannot be read as a notebook.
+    Returns None when the file cannot be read as a notebook. Cached on the file's mtime and
+    size: cells run far more often than notebooks are saved.
     """
+    try:
+        stat = notebook.stat()
+    except OSError:
+        return None
+    key = (notebook, stat.st_mtime_ns, stat.st_size)
+    if _SNAPSHOT_CACHE.get("key") != key:
+        _SNAPSHOT_CACHE.update(key=key, text=_redacted_snapshot(notebook))
+    text = _SNAPSHOT_CACHE["text"]
+    return text if isinstance(text, str) else None
+
+
+_SNAPSHOT_CACHE: dict[str, object] = {}
+
+
+def _redacted_snapshot(notebook: Path) -> str | None:
     document = _load(notebook)
     if document is None:
         return None
