@@ -15,6 +15,7 @@ import argparse
 import functools
 import importlib
 import os
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,8 @@ from benchmarks._notebook_project import notebook_project
 _MODULES = {
     "magics": "jupyter_mlops.magics",
     "capture": "jupyter_mlops.core.capture",
+    "run_capture": "jupyter_mlops.core.run_capture",
+    "run_files": "jupyter_mlops.core.run_files",
     "provenance": "jupyter_mlops.core.provenance",
     "cell": "jupyter_mlops.ipython_cell",
     "mlflow": "mlflow",
@@ -41,24 +44,22 @@ PHASES: dict[str, str] = {
     "  compile_body": "magics:compile_body",
     "  start_capture": "capture:start_capture",
     "    lineage_tags": "capture:lineage_tags",
-    "      read_git_state (git subprocesses)": "provenance:read_git_state",
     "      find_cell_id": "provenance:find_cell_id",
-    "  RunCapture.activate (mlflow.start_run)": "capture:RunCapture.activate",
+    "  git state (background thread, overlaps)": "provenance:read_git_state",
+    "  RunCapture.activate (code/cell.py, push run)": "capture:RunCapture.activate",
     "  cell body (CompiledBody.run)": "cell:CompiledBody.run",
     "  RunCapture.collect": "capture:RunCapture.collect",
-    "    summarize (fingerprint)": "capture:summarize",
+    "    summarize (fingerprint)": "run_capture:summarize",
     "  RunCapture.finish": "capture:RunCapture.finish",
-    "    _deactivate (mlflow.end_run)": "capture:RunCapture._deactivate",
-    "    _end (mlflow.end_run)": "capture:RunCapture._end",
     "    _flush": "capture:RunCapture._flush",
-    "      _new_params (get_run)": "capture:RunCapture._new_params",
-    "      _log_files": "capture:RunCapture._log_files",
-    "        notebook_snapshot": "capture:notebook_snapshot",
+    "      _log_batch": "capture:RunCapture._log_batch",
+    "      write_run_files": "run_capture:write_run_files",
+    "        notebook_snapshot": "run_files:notebook_snapshot",
+    "    _end (set_terminated)": "capture:RunCapture._end",
     "MlflowClient.create_run": "mlflow:MlflowClient.create_run",
     "MlflowClient.get_run": "mlflow:MlflowClient.get_run",
     "MlflowClient.log_batch": "mlflow:MlflowClient.log_batch",
     "MlflowClient.log_inputs": "mlflow:MlflowClient.log_inputs",
-    "MlflowClient.log_artifacts": "mlflow:MlflowClient.log_artifacts",
     "MlflowClient.set_terminated": "mlflow:MlflowClient.set_terminated",
     "SqlAlchemyStore.create_run": "store:SqlAlchemyStore.create_run",
     "SqlAlchemyStore.get_run": "store:SqlAlchemyStore.get_run",
@@ -75,8 +76,16 @@ class Recorder:
 
     def __init__(self) -> None:
         self.variant = ""
-        self.active: list[str] = []  # labels of the wrapped calls in progress
+        self._local = threading.local()  # labels in progress, per thread (git runs on one)
         self.reset()
+
+    @property
+    def active(self) -> list[str]:
+        """Labels of the wrapped calls in progress on the calling thread."""
+        if not hasattr(self._local, "labels"):
+            self._local.labels = []
+        labels: list[str] = self._local.labels
+        return labels
 
     def reset(self) -> None:
         self.seconds: dict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))

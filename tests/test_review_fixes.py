@@ -150,6 +150,37 @@ def test_script_run_from_elsewhere_anchors_on_the_script(tmp_path: Path):
     assert run.data.tags["mlops.script.path"] == "train.py"
 
 
+def test_script_importing_a_module_that_records_lists_its_runs(tmp_path: Path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "lib" / "steps.py").write_text(
+        "import jupyter_mlops\n\ndef train():\n"
+        "    with jupyter_mlops.run('step', autolog=False):\n        pass\n"
+    )
+    (tmp_path / "main.py").write_text(
+        "import jupyter_mlops\nfrom lib.steps import train\ntrain()\nprint(jupyter_mlops.runs())\n"
+    )
+    done = subprocess.run([sys.executable, "main.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "1 run(s) of script main.py in experiment 'main'" in done.stdout
+    tags = only_run(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"), "main").data.tags
+    assert (tags["mlops.script.path"], tags["mlops.code.path"]) == ("main.py", "lib/steps.py")
+
+
+def test_program_hosting_an_ipython_shell_is_not_taken_for_a_script(tmp_path: Path):
+    (tmp_path / "harness.py").write_text(
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_line_magic('load_ext', 'jupyter_mlops')\n"
+        "ip.run_line_magic('mlops', 'init')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "harness.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "notebook     : not found" in done.stdout and "jupyter-mlops  (default)" in done.stdout
+
+
 class _AuthRecorder(BaseHTTPRequestHandler):
     seen: ClassVar[list[str | None]] = []
 

@@ -19,6 +19,7 @@ without a kernel.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
@@ -82,7 +83,7 @@ def discover_notebook(
         ("papermill", _papermill_input(os.getppid() if parent_pid is None else parent_pid)),
         ("jupyter-server", _session_path(environment.get("JPY_SESSION_NAME"), here)),
         ("vscode", _existing(_str((namespace or {}).get("__vsc_ipynb_file__")), here)),
-        ("script", _script(sys.argv[0] if main_script is None else main_script, here)),
+        ("script", _script(_program() if main_script is None else main_script, here)),
     ]
     for found_by, candidate in candidates:
         if candidate is not None:
@@ -148,6 +149,12 @@ def _existing(value: str | None, here: Path) -> Path | None:
         return None
     path = (here / Path(value).expanduser()).resolve()
     return path if path.is_file() else None
+
+
+def _program() -> str:
+    """``sys.argv[0]``, unless the process hosts an IPython shell: then code comes from its
+    cells, not from the program that started it."""
+    return "" if getattr(builtins, "__IPYTHON__", False) else sys.argv[0]
 
 
 def _script(argv0: str, here: Path) -> Path | None:

@@ -68,9 +68,13 @@ def lineage_tags(target: Target, code: CellCode) -> dict[str, str]:
         "mlops.project.root": str(target.settings.project_root),
     }
     if code.script is not None:  # jupyter_mlops.run() in a Python script
-        script = _relative(code.script, target)
+        found = target.notebook
+        entry = found.path if found.found_by == "script" and found.path else code.script
+        script = _relative(entry, target)
         tags.update({"mlflow.source.type": "LOCAL", "mlflow.source.name": script})
-        tags["mlops.script.path"] = script
+        tags["mlops.script.path"] = script  # the program that was run
+        if code.script != entry:  # the module whose code ran, imported by that program
+            tags["mlops.code.path"] = _relative(code.script, target)
         return tags
     tags["mlflow.source.type"] = "NOTEBOOK"
     tags["mlops.notebook.found_by"] = target.notebook.found_by

@@ -52,8 +52,9 @@ class RunList:
     """Runs newest first, with what they were filtered by; displays itself."""
 
     rows: tuple[RunRow, ...]
-    notebook: str | None
+    notebook: str | None  # the notebook (or script) the runs were recorded from
     experiment: str
+    kind: str = "notebook"  # or "script"
 
     def to_text(self) -> str:
         """Plain-text table (what a terminal shows)."""
@@ -87,7 +88,7 @@ class RunList:
     def _title(self) -> str:
         count, experiment = len(self.rows), f"experiment {self.experiment!r}"
         if self.notebook:
-            return f"{count} run(s) of notebook {self.notebook} in {experiment}"
+            return f"{count} run(s) of {self.kind} {self.notebook} in {experiment}"
         return f"{count} run(s) in {experiment} (notebook unknown: all runs)"
 
     def _repr_html_(self) -> str:
@@ -109,7 +110,8 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     if limit < 1:
         raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
     notebook = relative_notebook_path(target)
-    tag = "mlops.script.path" if target.notebook.found_by == "script" else "mlops.notebook.path"
+    kind = "script" if target.notebook.found_by == "script" else "notebook"
+    tag = f"mlops.{kind}.path"
     query = "" if notebook is None else f"tags.`{tag}` = {_quoted(notebook)}"
     try:
         runs = target.client.search_runs(
@@ -121,7 +123,7 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
         )
     except Exception as exc:
         raise MlopsError(f"cannot list runs: {exc}", ErrorCode.TRACKING_UNAVAILABLE) from exc
-    return RunList(tuple(_row(run) for run in runs), notebook, target.settings.experiment)
+    return RunList(tuple(_row(run) for run in runs), notebook, target.settings.experiment, kind)
 
 
 def _row(run: Run) -> RunRow:
