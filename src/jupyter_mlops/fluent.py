@@ -24,6 +24,7 @@ from typing import Any
 from jupyter_mlops.core import session as _session
 from jupyter_mlops.core.active_run import point_fluent_api
 from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.notebook import script_file
 from jupyter_mlops.core.orphans import reap_orphaned_runs
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
@@ -176,12 +177,4 @@ def _caller_code(frame: Any) -> CellCode:
         return CellCode(source="")
     filename = frame.f_code.co_filename
     source = "".join(linecache.getlines(filename, frame.f_globals))
-    return CellCode(source=source, python=source, script=_script_path(filename))
-
-
-def _script_path(filename: str) -> Path | None:
-    """The caller's file when it is a real ``.py`` script (not a kernel's cell file)."""
-    path = Path(filename)
-    if path.suffix != ".py" or not path.is_file() or "ipykernel" in path.parent.name:
-        return None
-    return path.resolve()
+    return CellCode(source=source, python=source, script=script_file(filename))

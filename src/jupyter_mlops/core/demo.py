@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_mlops.core.config import Settings, resolve_settings
+from jupyter_mlops.core.config import Settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import execute_notebook
-from jupyter_mlops.core.notebook import NotebookLocation
 from jupyter_mlops.core.run_list import RunList, notebook_runs
-from jupyter_mlops.core.session import Target
-from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
+from jupyter_mlops.core.session import Session
+from jupyter_mlops.core.tracking import ui_command
 
 __all__ = ["DemoReport", "run_demo"]
 
@@ -54,10 +53,8 @@ def run_demo(
         on_start(notebook)
     started = time.monotonic()
     execute_notebook(notebook, output, progress=progress)
-    settings = resolve_settings(notebook=notebook)
-    client = connect(settings.tracking_uri)
-    experiment_id = ensure_experiment(client, settings.experiment, settings.tracking_uri)
-    target = Target(client, experiment_id, settings, NotebookLocation(notebook, "argument"))
+    target = Session(notebook=str(notebook)).target()
+    settings = target.settings
     return DemoReport(
         notebook=notebook,
         output=output,

@@ -36,6 +36,7 @@ __all__ = [
     "discover_notebook",
     "find_cell_id",
     "notebook_snapshot",
+    "script_file",
 ]
 
 #: Environment variable our own tools set to tell a kernel which notebook it runs.
@@ -83,7 +84,7 @@ def discover_notebook(
         ("papermill", _papermill_input(os.getppid() if parent_pid is None else parent_pid)),
         ("jupyter-server", _session_path(environment.get("JPY_SESSION_NAME"), here)),
         ("vscode", _existing(_str((namespace or {}).get("__vsc_ipynb_file__")), here)),
-        ("script", _script(_program() if main_script is None else main_script, here)),
+        ("script", script_file(_program() if main_script is None else main_script, here)),
     ]
     for found_by, candidate in candidates:
         if candidate is not None:
@@ -157,10 +158,14 @@ def _program() -> str:
     return "" if getattr(builtins, "__IPYTHON__", False) else sys.argv[0]
 
 
-def _script(argv0: str, here: Path) -> Path | None:
-    """The program's own ``.py`` file, unless it is a tool's (kernel launcher, pytest, ...)."""
-    path = _existing(argv0, here) if argv0.endswith(".py") else None
+def script_file(value: str, here: Path | None = None) -> Path | None:
+    """``value`` as a user's Python script, or None when it is not one: not a ``.py`` file,
+    an installed tool's file (kernel launcher, ``python -m`` entry, site-packages), or the
+    temporary file a Jupyter kernel compiles a cell into."""
+    path = _existing(value, (here or Path.cwd()).resolve()) if value.endswith(".py") else None
     if path is None or {"site-packages", "dist-packages"} & set(path.parts):
+        return None
+    if path.parent.name.startswith("ipykernel_"):
         return None
     return None if path.name in ("ipykernel_launcher.py", "__main__.py") else path
 
