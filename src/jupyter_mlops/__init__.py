@@ -26,13 +26,16 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from jupyter_mlops.core.fingerprint import fingerprint
-    from jupyter_mlops.fluent import init, reset, run, runs
+    from jupyter_mlops.fluent import init, inventory, lineage, register, reset, run, runs
 
 # Imported on first use: MLflow and pandas take seconds to import, and `jupyter-mlops
 # --version` or a CLI usage error should not pay for them.
 _LAZY = {
     "fingerprint": "jupyter_mlops.core.fingerprint",
     "init": "jupyter_mlops.fluent",
+    "inventory": "jupyter_mlops.fluent",
+    "lineage": "jupyter_mlops.fluent",
+    "register": "jupyter_mlops.fluent",
     "reset": "jupyter_mlops.fluent",
     "run": "jupyter_mlops.fluent",
     "runs": "jupyter_mlops.fluent",
@@ -46,7 +49,10 @@ __all__ = [
     "__version__",
     "fingerprint",
     "init",
+    "inventory",
+    "lineage",
     "load_ipython_extension",
+    "register",
     "reset",
     "run",
     "runs",

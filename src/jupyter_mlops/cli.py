@@ -7,14 +7,21 @@ core are reported in one line and mapped once to exit codes (0 ok, 1 failure, 2 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from jupyter_mlops import __version__
 from jupyter_mlops.core.errors import MlopsError
 
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
 __all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DEMO = Path("example_notebooks") / "credit_risk.ipynb"
 
@@ -70,3 +77,194 @@ def demo(notebook: Path, output: Path | None) -> None:
     click.echo(f"To browse them, run in {report.settings.project_root}:")
     click.echo(f"  {report.ui_command}")
     click.echo("then open http://127.0.0.1:5000")
+
+
+def _tracking_uri_option(func: F) -> F:
+    return click.option(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, pyproject.toml, "
+        "or the project's mlflow.db].",
+    )(func)
+
+
+def _registry(tracking_uri: str | None) -> tuple[MlflowClient, str]:
+    from jupyter_mlops.core.session import connect_registry
+
+    client, settings = connect_registry(tracking_uri)
+    return client, settings.display_uri
+
+
+@main.command()
+@click.argument("ref", metavar="MODEL[@ALIAS|/VERSION]")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the graph as JSON (documented schema)."
+)
+@_tracking_uri_option
+def lineage(ref: str, as_json: bool, tracking_uri: str | None) -> None:
+    """Show where a model version came from: data -> run -> version -> sibling versions."""
+    from jupyter_mlops.core.lineage import build_lineage
+    from jupyter_mlops.core.model_refs import parse_model_ref
+
+    parsed = parse_model_ref(ref)
+    client, _ = _registry(tracking_uri)
+    graph = build_lineage(client, parsed)
+    click.echo(graph.to_json() if as_json else graph.to_text())
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format; html is a self-contained page for reviewers.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when any model misses owner, purpose, risk tier or lineage.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@_tracking_uri_option
+def inventory(fmt: str, strict: bool, output: Path | None, tracking_uri: str | None) -> None:
+    """List every registered model with its inventory fields (PRA SS1/23)."""
+    from jupyter_mlops.core.inventory import build_inventory
+
+    client, store = _registry(tracking_uri)
+    found = build_inventory(client, store)
+    text = found.render(fmt)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote the inventory of {len(found.rows)} model(s) to {output}", err=True)
+    if strict and found.incomplete:
+        for row in found.incomplete:
+            click.echo(f"jupyter-mlops: {row.name}: missing {', '.join(row.missing)}", err=True)
+        click.echo(
+            f"jupyter-mlops: error: {len(found.incomplete)} of {len(found.rows)} model(s) "
+            "miss required inventory fields",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.group()
+def alias() -> None:
+    """Move aliases with a recorded reason, and read their history (the alias ledger)."""
+
+
+@alias.command("set")
+@click.argument("model")
+@click.argument("alias_name", metavar="ALIAS")
+@click.argument("version")
+@click.option("--reason", required=True, help="Why the alias moves (recorded in the ledger).")
+@_tracking_uri_option
+def alias_set(
+    model: str, alias_name: str, version: str, reason: str, tracking_uri: str | None
+) -> None:
+    """Point ALIAS of MODEL at VERSION and record the move."""
+    from jupyter_mlops.core.ledger import move_alias
+    from jupyter_mlops.core.registration import validate_registration
+
+    validate_registration(model, alias=alias_name)
+    if not version.isdigit():
+        raise click.UsageError(f"VERSION must be a version number, not {version!r}")
+    client, _ = _registry(tracking_uri)
+    entry = move_alias(client, model, alias_name, str(int(version)), reason=reason)
+    click.echo(_describe_move(entry))
+
+
+@alias.command("history")
+@click.argument("model")
+@click.option("--alias", "alias_name", default=None, help="Only this alias.")
+@click.option("--at", default=None, metavar="ISO-TIME", help="Which version held the alias then.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@_tracking_uri_option
+def alias_history(
+    model: str, alias_name: str | None, at: str | None, as_json: bool, tracking_uri: str | None
+) -> None:
+    """Print the recorded alias moves of MODEL, oldest first (or the state at --at)."""
+    import json
+
+    from jupyter_mlops.core.ledger import alias_at, ledger_entries, parse_time
+
+    moment = parse_time(at) if at is not None else None
+    client, _ = _registry(tracking_uri)
+    entries = ledger_entries(client, model, alias_name)
+    if moment is not None:
+        aliases = sorted({e.alias for e in entries} | ({alias_name} if alias_name else set()))
+        held = {a: alias_at([e for e in entries if e.alias == a], moment) for a in aliases}
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "model": model,
+                        "at": moment.isoformat(),
+                        "aliases": {a: (e.to_version if e else None) for a, e in held.items()},
+                        "entries": {a: (e.to_dict() if e else None) for a, e in held.items()},
+                    },
+                    indent=2,
+                )
+            )
+            return
+        if not aliases:
+            click.echo(f"{model}: no alias moves recorded")
+        for name, entry in held.items():
+            if entry is None:
+                click.echo(f"{model}@{name} at {moment.isoformat()}: no version (not yet set)")
+            else:
+                click.echo(
+                    f"{model}@{name} at {moment.isoformat()}: version {entry.to_version} "
+                    f"(since {entry.time}, {entry.actor}: {entry.reason})"
+                )
+        return
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        scope = f"alias {alias_name!r} of " if alias_name else ""
+        click.echo(f"no alias moves recorded for {scope}{model}")
+        return
+    rows = [("time (UTC)", "alias", "from", "to", "action", "actor", "reason")] + [
+        (e.time, e.alias, e.from_version or "-", e.to_version, e.action, e.actor, e.reason)
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for index, row in enumerate(rows):
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        click.echo("  ".join([*cells, row[-1]]))
+        if index == 0:
+            click.echo("  ".join(["-" * w for w in widths] + ["-" * 6]))
+
+
+@main.command()
+@click.argument("model")
+@click.option("--alias", "alias_name", default="champion", show_default=True)
+@click.option("--reason", required=True, help="Why (recorded in the ledger).")
+@_tracking_uri_option
+def rollback(model: str, alias_name: str, reason: str, tracking_uri: str | None) -> None:
+    """Move ALIAS back to the version it held before its last move, and record it."""
+    from jupyter_mlops.core.ledger import rollback as roll_back
+
+    client, _ = _registry(tracking_uri)
+    entry = roll_back(client, model, alias_name, reason=reason)
+    click.echo("Rolled back: " + _describe_move(entry))
+
+
+def _describe_move(entry: Any) -> str:
+    was = f"version {entry.from_version}" if entry.from_version else "nothing"
+    return (
+        f"{entry.model}@{entry.alias}: {was} -> version {entry.to_version} "
+        f"(recorded {entry.time} by {entry.actor})"
+    )

@@ -21,15 +21,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import mlflow
+
 from jupyter_mlops.core import session as _session
 from jupyter_mlops.core.active_run import point_fluent_api
 from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.inventory import Inventory, build_inventory
+from jupyter_mlops.core.lineage import LineageGraph, build_lineage
+from jupyter_mlops.core.model_refs import parse_model_ref
 from jupyter_mlops.core.notebook import script_file
 from jupyter_mlops.core.orphans import reap_orphaned_runs
+from jupyter_mlops.core.registration import Registration, TrainingData, register_from
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
 
-__all__ = ["init", "reset", "run", "runs", "target"]
+__all__ = ["init", "inventory", "lineage", "register", "reset", "run", "runs", "target"]
 
 _announced: set[str] = set()
 
@@ -146,6 +152,68 @@ def runs(limit: int = 20) -> RunList:
     return notebook_runs(target(), limit)
 
 
+def register(
+    model: Any,
+    *,
+    name: str,
+    alias: str | None = None,
+    owner: str | None = None,
+    purpose: str | None = None,
+    risk_tier: int | str | None = None,
+    data: Any = None,
+    reason: str | None = None,
+    run_id: str | None = None,
+) -> Registration:
+    """Register a fitted scikit-learn model as a new version of ``name``, with its lineage.
+
+    The model is logged into the run that produced it: ``run_id``; else the run active now
+    (inside ``with run()``); else the latest run of this notebook or script that assigned or
+    fitted the variable holding ``model``; else a new run. ``data`` (a DataFrame) is the
+    training data for the signature, input example and reference profile; by default the
+    run's recorded training inputs are used. ``alias`` moves that alias (ledger entry written).
+
+    Raises:
+        MlopsError: USAGE for an unsupported or unfitted model, a bad name, alias or risk tier
+            (nothing is written); TRACKING_UNAVAILABLE when the store fails.
+    """
+    caller = inspect.currentframe()
+    frame = caller.f_back if caller else None
+    namespace = _variables(frame)
+    resolved = target(namespace=namespace)
+    variable = _name_of(model, namespace)
+    training = None
+    if data is not None:
+        training = TrainingData(_name_of(data, namespace) or "data", data)
+    active = mlflow.active_run()
+    return register_from(
+        resolved,
+        model,
+        name=name,
+        variable=variable,
+        code=_caller_code(frame),
+        namespace=namespace,
+        run_id=run_id or (active.info.run_id if active is not None else None),
+        data=training,
+        alias=alias,
+        owner=owner,
+        purpose=purpose,
+        risk_tier=risk_tier,
+        reason=reason,
+        warn=warn,
+    )
+
+
+def lineage(ref: str) -> LineageGraph:
+    """The lineage graph of ``MODEL``, ``MODEL@ALIAS`` or ``MODEL/VERSION`` (SVG in JupyterLab)."""
+    return build_lineage(target().client, parse_model_ref(ref))
+
+
+def inventory() -> Inventory:
+    """Every registered model with its inventory fields (``.to_html()`` for reviewers)."""
+    resolved = target()
+    return build_inventory(resolved.client, resolved.settings.display_uri)
+
+
 def warn(message: str) -> None:
     """Print one warning line to stderr (shown in red by Jupyter)."""
     print(f"jupyter-mlops: warning: {message}", file=sys.stderr)
@@ -165,6 +233,14 @@ def _split(values: Mapping[str, Any] | Sequence[str] | None) -> tuple[list[str],
     if isinstance(values, str):
         return [v.strip() for v in values.split(",") if v.strip()], {}
     return list(values), {}
+
+
+def _name_of(value: Any, namespace: Mapping[str, Any]) -> str | None:
+    """The first public variable in ``namespace`` bound to ``value`` itself."""
+    return next(
+        (k for k, v in namespace.items() if v is value and not k.startswith("_")),
+        None,
+    )
 
 
 def _variables(frame: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """IPython adapter: ``%mlops`` / ``%%mlops``. Parses input, makes one core call, renders.
 
-Subcommands: ``init`` and ``runs`` (line), ``run`` (cell). Every user mistake is a
-``UsageError``: IPython prints one line and no traceback.
+Subcommands: ``init``, ``runs``, ``register`` and ``lineage`` (line), ``run`` (cell).
+Every user mistake is a ``UsageError``: IPython prints one line and no traceback.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
 
 from jupyter_mlops import fluent
-from jupyter_mlops.core.capture import recording
+from jupyter_mlops.core.capture import CellCode, recording
 from jupyter_mlops.core.errors import MlopsError
 from jupyter_mlops.core.parameters import injected_parameters
+from jupyter_mlops.core.registration import TrainingData, register_from
 from jupyter_mlops.core.session import describe_target
-from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell
+from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell, running_count
 
 __all__ = ["MlopsMagics", "load", "unload"]
 
@@ -53,7 +54,32 @@ def _runs_args(line: str) -> None:
     """%mlops runs: show this notebook's runs, newest first."""
 
 
-_SUBCOMMANDS = {"init": _init_args, "run": _run_args, "runs": _runs_args}
+@magic_arguments(name="mlops register")
+@argument("var", metavar="VAR", help="variable holding a fitted scikit-learn estimator/Pipeline")
+@argument("--name", required=True, metavar="MODEL", help="registered model name")
+@argument("--alias", help="point this alias (e.g. champion) at the new version")
+@argument("--owner", help="accountable owner (inventory field)")
+@argument("--purpose", help="what the model is for (inventory field)")
+@argument("--risk-tier", choices=["1", "2", "3"], help="model risk tier, 1 = highest")
+@argument("--data", metavar="DF_VAR", help="training DataFrame (default: the run's training data)")
+@argument("--reason", help="why the alias moves (recorded in the alias ledger)")
+def _register_args(line: str) -> None:
+    """%mlops register: log VAR into the run that produced it and register a new version."""
+
+
+@magic_arguments(name="mlops lineage")
+@argument("ref", metavar="MODEL[@ALIAS|/VERSION]", help="the model version to trace")
+def _lineage_args(line: str) -> None:
+    """%mlops lineage: show data -> run -> version -> sibling versions as a graph."""
+
+
+_SUBCOMMANDS = {
+    "init": _init_args,
+    "run": _run_args,
+    "runs": _runs_args,
+    "register": _register_args,
+    "lineage": _lineage_args,
+}
 
 
 @magics_class
@@ -97,6 +123,10 @@ class MlopsMagics(Magics):
                 )
                 print(describe_target(target))
                 return None
+            if subcommand == "register":
+                return self._register(args)
+            if subcommand == "lineage":
+                return fluent.lineage(args.ref)
             return fluent.runs(self.runs_limit if args.limit is None else args.limit)
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
@@ -130,6 +160,46 @@ class MlopsMagics(Magics):
             warn=fluent.warn,
         ):
             return compiled.run()
+
+    def _register(self, args: Any) -> None:
+        shell = self.shell
+        assert shell is not None
+        namespace = shell.user_ns
+        model = _variable(namespace, args.var, "VAR")
+        data = None
+        if args.data is not None:
+            data = TrainingData(args.data, _variable(namespace, args.data, "--data"))
+        source = self.tracker.source_of("%mlops") or f"%mlops register {args.var}"
+        target = fluent.target(namespace=namespace, cell_source=source)
+        registration = register_from(
+            target,
+            model,
+            name=args.name,
+            variable=args.var,
+            code=CellCode(
+                source=source,
+                python=shell.transform_cell(source),
+                cell_id=self.tracker.cell_id,
+                execution_count=running_count(shell, self.tracker.raw_cell),
+            ),
+            namespace=namespace,
+            data=data,
+            alias=args.alias,
+            owner=args.owner,
+            purpose=args.purpose,
+            risk_tier=args.risk_tier,
+            reason=args.reason,
+            warn=fluent.warn,
+        )
+        print(registration.summary())
+
+
+def _variable(namespace: dict[str, Any], name: str, flag: str) -> Any:
+    if not name.isidentifier():
+        raise UsageError(f"{flag} expects a variable name, got {name!r}")
+    if name not in namespace:
+        raise UsageError(f"{flag}: name {name!r} is not defined in this notebook")
+    return namespace[name]
 
 
 def _parse(subcommand: str, rest: str) -> Any:

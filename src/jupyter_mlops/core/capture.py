@@ -7,7 +7,6 @@ plain ``mlflow.log_*`` calls and autologging land on it, and it is always ended 
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +15,7 @@ import mlflow
 
 from jupyter_mlops.core.autolog import sklearn_autolog
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.identity import current_user
 from jupyter_mlops.core.orphans import owner_tags
 from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
@@ -72,7 +72,7 @@ def start_capture(
     git = start_git_probe(target, code)
     lineage = lineage_tags(target, code)
     all_tags = {**user_tags, **lineage}
-    all_tags["mlflow.user"] = _user()
+    all_tags["mlflow.user"] = current_user()
     all_tags.update(owner_tags())
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
@@ -136,13 +136,6 @@ def recording(
         except Exception as exc:  # a value we could not read must not cost the run
             capture.warning(f"could not read the cell's variables: {exc}")
         capture.result = capture.finish(error)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
 
 
 def _default_name(target: Target, code: CellCode) -> str:

@@ -25,6 +25,7 @@ from jupyter_mlops.core.active_run import activate, deactivate, terminate
 from jupyter_mlops.core.datasets import dataset_input, referenced_names
 from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.git_state import GitState
+from jupyter_mlops.core.produced import PRODUCED_TAG, produced_tag_value
 from jupyter_mlops.core.provenance import git_tags
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
@@ -221,6 +222,9 @@ class RunCapture:
                 tags[f"mlops.{kind}.keys"] = ",".join(chosen)
         for name, (summary, _) in self._datasets.items():
             tags[f"mlops.data.{name}.fingerprint"] = summary.fingerprint
+        produced = produced_tag_value(self.code.python or "")
+        if produced is not None:  # lets `register VAR` find the run that made VAR
+            tags[PRODUCED_TAG] = produced
         if error is not None:
             tags["mlops.error.type"] = type(error).__qualname__
             tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]

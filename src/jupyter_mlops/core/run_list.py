@@ -14,7 +14,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.provenance import relative_notebook_path
 from jupyter_mlops.core.session import Target
 
-__all__ = ["RunList", "RunRow", "notebook_runs"]
+__all__ = ["RunList", "RunRow", "notebook_filter", "notebook_runs"]
 
 V = TypeVar("V")
 _COLUMNS = ("name", "status", "start", "duration", "params", "metrics")
@@ -109,10 +109,7 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     """
     if limit < 1:
         raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
-    notebook = relative_notebook_path(target)
-    kind = "script" if target.notebook.found_by == "script" else "notebook"
-    tag = f"mlops.{kind}.path"
-    query = "" if notebook is None else f"tags.`{tag}` = {_quoted(notebook)}"
+    query, notebook, kind = notebook_filter(target)
     try:
         runs = target.client.search_runs(
             [target.experiment_id],
@@ -124,6 +121,19 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     except Exception as exc:
         raise MlopsError(f"cannot list runs: {exc}", ErrorCode.TRACKING_UNAVAILABLE) from exc
     return RunList(tuple(_row(run) for run in runs), notebook, target.settings.experiment, kind)
+
+
+def notebook_filter(target: Target) -> tuple[str, str | None, str]:
+    """The ``search_runs`` filter selecting runs of ``target``'s notebook (or script).
+
+    Returns:
+        (filter string, "" when the notebook is unknown; its relative path; "notebook" or
+        "script").
+    """
+    notebook = relative_notebook_path(target)
+    kind = "script" if target.notebook.found_by == "script" else "notebook"
+    query = "" if notebook is None else f"tags.`mlops.{kind}.path` = {_quoted(notebook)}"
+    return query, notebook, kind
 
 
 def _row(run: Run) -> RunRow:

@@ -20,7 +20,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NotebookLocation, discover_notebook
 from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
 
-__all__ = ["Session", "Target", "current", "describe_target", "reset"]
+__all__ = ["Session", "Target", "connect_registry", "current", "describe_target", "reset"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,18 @@ class Session:
     def resolved(self) -> Target | None:
         """The target if it was resolved already, else None (never connects)."""
         return self._target
+
+
+def connect_registry(
+    tracking_uri: str | None = None, *, cwd: Path | None = None
+) -> tuple[MlflowClient, Settings]:
+    """A client on the resolved store for registry work (no experiment or notebook needed).
+
+    Raises:
+        MlopsError: CONFIG or TRACKING_UNAVAILABLE when the store cannot be used.
+    """
+    settings = resolve_settings(tracking_uri=tracking_uri, cwd=cwd)
+    return connect(settings.tracking_uri), settings
 
 
 _SOURCE_WORDS = {

@@ -1,0 +1,158 @@
+"""Naming registered models: ``MODEL``, ``MODEL@ALIAS`` or ``MODEL/VERSION``, resolved with
+errors that say what exists instead (close matches), and MLflow's refusals as our errors."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+from mlflow.exceptions import MlflowException
+
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+
+__all__ = [
+    "ModelRef",
+    "get_model",
+    "mlflow_error",
+    "model_versions",
+    "parse_model_ref",
+    "resolve_version",
+]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered model, optionally narrowed to one alias or one version."""
+
+    name: str
+    alias: str | None = None
+    version: str | None = None
+
+    def __str__(self) -> str:
+        if self.alias:
+            return f"{self.name}@{self.alias}"
+        return f"{self.name}/{self.version}" if self.version else self.name
+
+
+def parse_model_ref(text: str) -> ModelRef:
+    """Parse ``MODEL``, ``MODEL@ALIAS`` or ``MODEL/VERSION`` (also ``models:/`` URIs).
+
+    >>> parse_model_ref("credit-risk@champion")
+    ModelRef(name='credit-risk', alias='champion', version=None)
+    >>> parse_model_ref("models:/credit-risk/3")
+    ModelRef(name='credit-risk', alias=None, version='3')
+
+    Raises:
+        MlopsError: (USAGE) for an empty name, alias or a version that is not a number.
+    """
+    ref = text.strip().removeprefix("models:/")
+    if "@" in ref:
+        name, _, alias = ref.rpartition("@")
+        if not name.strip() or not alias.strip():
+            raise MlopsError(f"{text!r}: expected MODEL@ALIAS", ErrorCode.USAGE)
+        return ModelRef(name.strip(), alias=alias.strip())
+    name, sep, version = ref.rpartition("/")
+    if sep:
+        if not version.isdigit() or not name.strip():
+            raise MlopsError(
+                f"{text!r}: expected MODEL/VERSION with a version number", ErrorCode.USAGE
+            )
+        return ModelRef(name.strip(), version=str(int(version)))
+    if not ref:
+        raise MlopsError("a model name is required", ErrorCode.USAGE)
+    return ModelRef(ref)
+
+
+def mlflow_error(exc: MlflowException, doing: str) -> MlopsError:
+    """Translate an MLflow refusal into our error: bad names are usage errors."""
+    message = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()
+    first = message[0] if message else type(exc).__name__
+    code = {
+        "INVALID_PARAMETER_VALUE": ErrorCode.USAGE,
+        "RESOURCE_DOES_NOT_EXIST": ErrorCode.NOT_FOUND,
+        "NOT_FOUND": ErrorCode.NOT_FOUND,
+        "RESOURCE_ALREADY_EXISTS": ErrorCode.CONFLICT,
+    }.get(exc.error_code, ErrorCode.TRACKING_UNAVAILABLE)
+    return MlopsError(f"{doing}: {first}", code)
+
+
+def _suggest(wanted: str, existing: Iterable[str], plural: str) -> str:
+    names = sorted(set(existing))
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+    if close:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    if not names:
+        return f"; there are no {plural}"
+    shown = ", ".join(repr(n) for n in names[:10])
+    return f"; {plural}: {shown}{' ...' if len(names) > 10 else ''}"
+
+
+def get_model(client: MlflowClient, name: str) -> RegisteredModel:
+    """The registered model ``name``.
+
+    Raises:
+        MlopsError: NOT_FOUND naming close matches; USAGE for a name MLflow rejects.
+    """
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            raise mlflow_error(exc, f"cannot read model {name!r}") from None
+    names = [m.name for m in client.search_registered_models(max_results=1000)]
+    raise MlopsError(
+        f"no registered model {name!r}{_suggest(name, names, 'registered models')}",
+        ErrorCode.NOT_FOUND,
+    )
+
+
+def model_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
+    """Every version of model ``name``, newest first."""
+    versions: list[ModelVersion] = []
+    token: str | None = None
+    while True:
+        page = client.search_model_versions(
+            f"name = '{_quote(name)}'", max_results=1000, page_token=token
+        )
+        versions.extend(page)
+        token = page.token
+        if not token:
+            break
+    return sorted(versions, key=lambda v: int(v.version), reverse=True)
+
+
+def resolve_version(client: MlflowClient, ref: ModelRef) -> ModelVersion:
+    """The version ``ref`` names; a bare model name means its latest version.
+
+    Raises:
+        MlopsError: NOT_FOUND for an unknown model, alias or version (with what exists).
+    """
+    model = get_model(client, ref.name)
+    if ref.alias is not None:
+        aliases = dict(model.aliases or {})
+        if ref.alias not in aliases:
+            raise MlopsError(
+                f"model {ref.name!r} has no alias {ref.alias!r}"
+                + _suggest(ref.alias, aliases, "aliases"),
+                ErrorCode.NOT_FOUND,
+            )
+        return client.get_model_version(ref.name, aliases[ref.alias])
+    versions = model_versions(client, ref.name)
+    if not versions:
+        raise MlopsError(f"model {ref.name!r} has no versions", ErrorCode.NOT_FOUND)
+    if ref.version is None:
+        return versions[0]
+    for version in versions:
+        if version.version == ref.version or str(version.version) == ref.version:
+            return version
+    existing = ", ".join(str(v.version) for v in reversed(versions))
+    raise MlopsError(
+        f"model {ref.name!r} has no version {ref.version}; versions: {existing}",
+        ErrorCode.NOT_FOUND,
+    )
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "\\'")

@@ -1,0 +1,396 @@
+"""Registering a fitted model as a new version, with lineage back to the run, cell and data.
+
+:func:`find_source_run` finds the run that produced a variable; :func:`register_model` logs
+the model into that run (scikit-learn flavour, signature, input example), stores the training
+reference profile, creates the version with its lineage tags, sets the inventory fields on the
+registered model and, with ``alias``, moves the alias through the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import Run, ViewType
+from mlflow.exceptions import MlflowException
+
+from jupyter_mlops.core.capture import CellCode, recording
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.fingerprint import fingerprint, is_tabular
+from jupyter_mlops.core.ledger import AliasMove, move_alias
+from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
+from jupyter_mlops.core.model_refs import mlflow_error
+from jupyter_mlops.core.produced import PRODUCED_TAG, did_produce
+from jupyter_mlops.core.profile import profile_data
+from jupyter_mlops.core.run_capture import Warn
+from jupyter_mlops.core.run_files import write_run_files
+from jupyter_mlops.core.run_list import notebook_filter
+from jupyter_mlops.core.session import Target
+
+__all__ = [
+    "INVENTORY_FIELDS",
+    "RISK_TIERS",
+    "Registration",
+    "TrainingData",
+    "find_source_run",
+    "register_from",
+    "register_model",
+    "validate_registration",
+]
+
+#: Registered-model tags holding the inventory fields, by option name.
+INVENTORY_FIELDS = {
+    "owner": "mlops.owner",
+    "purpose": "mlops.purpose",
+    "risk_tier": "mlops.risk_tier",
+}
+RISK_TIERS = ("1", "2", "3")
+_SEARCH_LIMIT = 500  # newest runs of the notebook looked at for the one that produced VAR
+_MAX_TAG = 100_000  # mlflow.utils.validation.MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A DataFrame/Series the model was trained on, under the name the run recorded it."""
+
+    name: str
+    data: pd.DataFrame | pd.Series
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What :func:`register_model` did."""
+
+    name: str
+    version: str
+    run_id: str
+    model_id: str
+    source: str  # the notebook (or script) path, "" when unknown
+    cell_id: str | None
+    alias: AliasMove | None = None
+    data: tuple[str, ...] = ()  # names of the training inputs fingerprinted on the version
+    profiles: tuple[str, ...] = ()  # run artifact paths of the reference profiles
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def model_uri(self) -> str:
+        """The version's URI for ``mlflow.pyfunc.load_model``."""
+        return f"models:/{self.name}/{self.version}"
+
+    def summary(self) -> str:
+        """One line for the notebook or terminal."""
+        where = self.source or "an unknown notebook"
+        cell = f", cell {self.cell_id}" if self.cell_id else ""
+        line = (
+            f"Registered {self.name!r} version {self.version} from run {self.run_id[:12]} "
+            f"({where}{cell})"
+        )
+        if self.alias is not None:
+            was = f"version {self.alias.from_version}" if self.alias.from_version else "nothing"
+            line += f"; alias {self.alias.alias!r}: {was} -> version {self.version}"
+        return line + f". Load it with mlflow.pyfunc.load_model({self.model_uri!r})."
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def validate_registration(
+    name: str,
+    *,
+    alias: str | None = None,
+    owner: str | None = None,
+    purpose: str | None = None,
+    risk_tier: str | int | None = None,
+) -> str | None:
+    """Check everything about a registration request before anything is written.
+
+    Returns:
+        The risk tier as a string (or None).
+
+    Raises:
+        MlopsError: (USAGE) for a name or alias MLflow would reject, a risk tier other than
+            1, 2 or 3, or an empty owner/purpose.
+    """
+    from mlflow.utils import validation
+
+    try:
+        validation._validate_model_name(name)
+        if alias is not None:
+            validation._validate_model_alias_name(alias)  # type: ignore[no-untyped-call]
+            validation._validate_model_alias_name_reserved(alias)  # type: ignore[no-untyped-call]
+    except MlflowException as exc:
+        raise mlflow_error(exc, "invalid name") from None
+    for label, value in (("owner", owner), ("purpose", purpose)):
+        if value is not None and not value.strip():
+            raise MlopsError(f"--{label} must not be empty", ErrorCode.USAGE)
+    if risk_tier is None:
+        return None
+    tier = str(risk_tier).strip()
+    if tier not in RISK_TIERS:
+        raise MlopsError(
+            f"--risk-tier must be 1, 2 or 3 (1 = highest risk), not {risk_tier!r}", ErrorCode.USAGE
+        )
+    return tier
+
+
+def find_source_run(target: Target, variable: str) -> Run | None:
+    """The latest FINISHED run of ``target``'s notebook whose cell assigned or fitted
+    ``variable`` (None when there is none)."""
+    query, _, _ = notebook_filter(target)
+    status = "attributes.status = 'FINISHED'"
+    runs = target.client.search_runs(
+        [target.experiment_id],
+        filter_string=f"{query} and {status}" if query else status,
+        run_view_type=ViewType.ACTIVE_ONLY,
+        max_results=_SEARCH_LIMIT,
+        order_by=["attributes.start_time DESC"],
+    )
+    for run in runs:
+        if did_produce(run.data.tags.get(PRODUCED_TAG), variable):
+            return run
+    return None
+
+
+def register_model(
+    client: MlflowClient,
+    run: Run,
+    model: Any,
+    *,
+    name: str,
+    label: str = "the model",
+    data: TrainingData | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    alias: str | None = None,
+    owner: str | None = None,
+    purpose: str | None = None,
+    risk_tier: str | int | None = None,
+    reason: str | None = None,
+    warn: Warn | None = None,
+) -> Registration:
+    """Log ``model`` into ``run`` and register it as a new version of ``name``.
+
+    The training data is ``data`` when given, else the ``training`` dataset inputs recorded on
+    the run, looked up by name in ``namespace`` (and used only if their fingerprint still
+    matches). It gives the signature, the input example and the reference profiles.
+
+    Raises:
+        MlopsError: USAGE for an unsupported or unfitted model, a bad name, alias or risk tier
+            (nothing is written then); TRACKING_UNAVAILABLE when the store fails.
+    """
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        if warn is not None:
+            warn(message)
+
+    tier = validate_registration(
+        name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier
+    )
+    check_model(model, label)
+    if data is not None and not is_tabular(data.data):
+        raise MlopsError(
+            f"--data {data.name} is a {type(data.data).__name__}; pass a pandas DataFrame",
+            ErrorCode.USAGE,
+        )
+    training = _training_data(run, data, namespace or {}, note)
+    features = next((f for t in training if (f := feature_frame(model, t.data)) is not None), None)
+    if features is None:
+        note(
+            "no training DataFrame with the model's columns is available: registered without "
+            "a signature or input example (pass --data DF_VAR)"
+        )
+    try:
+        logged = log_sklearn_model(client, run, model, features)
+        profiles = _store_profiles(client, run, training)
+        version_tags = _version_tags(run, training, profiles)
+        _ensure_model(client, name, {"owner": owner, "purpose": purpose, "risk_tier": tier})
+        version = client.create_model_version(
+            name,
+            source=logged.artifact_location,
+            run_id=run.info.run_id,
+            tags=version_tags,
+            model_id=logged.model_id,
+        )
+    except MlflowException as exc:
+        raise mlflow_error(exc, f"cannot register {name!r}") from None
+    number = str(version.version)
+    move = None
+    if alias is not None:
+        move = move_alias(
+            client,
+            name,
+            alias,
+            number,
+            reason=reason or f"registered version {number}",
+            action="register",
+        )
+    tags = run.data.tags
+    return Registration(
+        name=name,
+        version=number,
+        run_id=run.info.run_id,
+        model_id=logged.model_id,
+        source=tags.get("mlops.notebook.path") or tags.get("mlops.script.path") or "",
+        cell_id=tags.get("mlops.cell.id"),
+        alias=move,
+        data=tuple(t.name for t in training),
+        profiles=tuple(profiles),
+        warnings=tuple(notes),
+    )
+
+
+def _training_data(
+    run: Run, explicit: TrainingData | None, namespace: Mapping[str, Any], note: Warn
+) -> list[TrainingData]:
+    """The training inputs: ``explicit`` first, then the run's, if still the same data."""
+    found = [explicit] if explicit is not None else []
+    inputs = run.inputs.dataset_inputs if run.inputs else []
+    for item in inputs:
+        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "")
+        name = item.dataset.name
+        if context != "training" or any(t.name == name for t in found):
+            continue
+        value = namespace.get(name)
+        if not is_tabular(value):
+            continue
+        if fingerprint(value) != item.dataset.digest:
+            note(
+                f"{name} changed since run {run.info.run_id[:12]} used it; its reference "
+                "profile is not stored (pass --data to name the training data)"
+            )
+            continue
+        found.append(TrainingData(name, value))
+    return found
+
+
+def _store_profiles(client: MlflowClient, run: Run, training: Sequence[TrainingData]) -> list[str]:
+    files = {
+        f"reference/{t.name}.profile.json": json.dumps(profile_data(t.name, t.data), indent=1)
+        for t in training
+    }
+    if files:
+        write_run_files(run.info.artifact_uri, client.tracking_uri, files)
+    return list(files)
+
+
+def _version_tags(
+    run: Run, training: Sequence[TrainingData], profiles: list[str]
+) -> dict[str, str]:
+    tags = run.data.tags
+    version_tags = {"mlops.source.run_id": run.info.run_id, "mlops.model.flavor": "sklearn"}
+    for ours, theirs in (
+        ("mlops.notebook.path", "mlops.notebook.path"),
+        ("mlops.script.path", "mlops.script.path"),
+        ("mlops.cell.id", "mlops.cell.id"),
+        ("mlops.cell.execution_count", "mlops.cell.execution_count"),
+        ("mlops.git.commit", "mlflow.source.git.commit"),
+        ("mlops.git.dirty", "mlops.git.dirty"),
+        ("mlops.params.keys", "mlops.params.keys"),
+        ("mlops.metrics.keys", "mlops.metrics.keys"),
+    ):
+        if tags.get(theirs):
+            version_tags[ours] = tags[theirs]
+    fingerprints = {
+        key[len("mlops.data.") : -len(".fingerprint")]: value
+        for key, value in tags.items()
+        if key.startswith("mlops.data.") and key.endswith(".fingerprint")
+    }
+    contexts = {
+        item.dataset.name: next(
+            (t.value for t in item.tags if t.key == "mlflow.data.context"), "input"
+        )
+        for item in (run.inputs.dataset_inputs if run.inputs else [])
+    }
+    for name, digest in fingerprints.items():
+        if contexts.get(name) == "training":
+            version_tags[f"mlops.data.{name}.fingerprint"] = digest
+    for item in training:  # --data, possibly not recorded on the run
+        version_tags[f"mlops.data.{item.name}.fingerprint"] = fingerprint(item.data)
+        version_tags[f"mlops.data.{item.name}.rows"] = str(len(item.data))
+    version_tags["mlops.params"] = json.dumps(dict(run.data.params), sort_keys=True)[:_MAX_TAG]
+    version_tags["mlops.metrics"] = json.dumps(dict(run.data.metrics), sort_keys=True)[:_MAX_TAG]
+    if profiles:
+        version_tags["mlops.reference.profiles"] = ",".join(profiles)
+    return version_tags
+
+
+def _ensure_model(client: MlflowClient, name: str, fields: Mapping[str, str | None]) -> None:
+    """Create the registered model with its inventory tags, or update the given ones."""
+    tags = {INVENTORY_FIELDS[k]: v.strip() for k, v in fields.items() if v is not None}
+    try:
+        client.create_registered_model(name, tags=tags)
+        return
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    for key, value in tags.items():  # a later version updates only what it names
+        client.set_registered_model_tag(name, key, value)
+
+
+def register_from(
+    target: Target,
+    model: Any,
+    *,
+    name: str,
+    variable: str | None,
+    code: CellCode,
+    namespace: Mapping[str, Any],
+    run_id: str | None = None,
+    data: TrainingData | None = None,
+    alias: str | None = None,
+    owner: str | None = None,
+    purpose: str | None = None,
+    risk_tier: str | int | None = None,
+    reason: str | None = None,
+    warn: Warn | None = None,
+) -> Registration:
+    """Register ``model`` from the run that produced it: ``run_id`` when given, else the latest
+    run of the notebook whose cell assigned or fitted ``variable``, else a new run recorded
+    for ``code`` (the cell that asks for the registration).
+
+    Raises:
+        MlopsError: as :func:`register_model`; nothing is written for bad input.
+    """
+    label = variable or "the model"
+    validate_registration(name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier)
+    check_model(model, label)
+    client = target.client
+    run = None
+    if run_id is not None:
+        try:
+            run = client.get_run(run_id)
+        except MlflowException as exc:
+            raise mlflow_error(exc, f"run {run_id}") from None
+    elif variable is not None:
+        run = find_source_run(target, variable)
+    if run is None:
+        with recording(
+            target,
+            code,
+            namespace=namespace,
+            name=f"register-{label.replace(' ', '-')}",
+            autolog=False,
+            warn=warn,
+        ) as capture:
+            pass
+        run = client.get_run(capture.run_id)
+    return register_model(
+        client,
+        run,
+        model,
+        name=name,
+        label=label,
+        data=data,
+        namespace=namespace,
+        alias=alias,
+        owner=owner,
+        purpose=purpose,
+        risk_tier=risk_tier,
+        reason=reason,
+        warn=warn,
+    )
