@@ -74,6 +74,12 @@ def demo(notebook: Path, output: Path | None) -> None:
     )
     click.echo(report.runs.to_text())
     click.echo("")
+    click.echo("Model inventory (jupyter-mlops inventory):")
+    click.echo(report.inventory.to_table())
+    for row in report.inventory.rows:
+        if "champion" in row.aliases:
+            click.echo(f"Lineage of the champion: jupyter-mlops lineage {row.name}@champion")
+    click.echo("")
     click.echo(f"To browse them, run in {report.settings.project_root}:")
     click.echo(f"  {report.ui_command}")
     click.echo("then open http://127.0.0.1:5000")

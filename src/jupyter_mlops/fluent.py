@@ -166,9 +166,10 @@ def register(
 ) -> Registration:
     """Register a fitted scikit-learn model as a new version of ``name``, with its lineage.
 
-    The model is logged into the run that produced it: ``run_id``; else the run active now
-    (inside ``with run()``); else the latest run of this notebook or script that assigned or
-    fitted the variable holding ``model``; else a new run. ``data`` (a DataFrame) is the
+    The model is logged into the run that produced it: ``run_id``; else a plain MLflow run
+    active now (not one jupyter-mlops is still recording: register after its block); else
+    the latest run of this notebook or script that assigned or fitted the variable holding
+    ``model``; else a new run. ``data`` (a DataFrame) is the
     training data for the signature, input example and reference profile; by default the
     run's recorded training inputs are used. ``alias`` moves that alias (ledger entry written).
 
@@ -184,7 +185,6 @@ def register(
     training = None
     if data is not None:
         training = TrainingData(_name_of(data, namespace) or "data", data)
-    active = mlflow.active_run()
     return register_from(
         resolved,
         model,
@@ -192,7 +192,7 @@ def register(
         variable=variable,
         code=_caller_code(frame),
         namespace=namespace,
-        run_id=run_id or (active.info.run_id if active is not None else None),
+        run_id=run_id or active_run_id(),
         data=training,
         alias=alias,
         owner=owner,
@@ -201,6 +201,12 @@ def register(
         reason=reason,
         warn=warn,
     )
+
+
+def active_run_id() -> str | None:
+    """The id of MLflow's active run in this process, if any."""
+    active = mlflow.active_run()
+    return None if active is None else str(active.info.run_id)
 
 
 def lineage(ref: str) -> LineageGraph:

@@ -183,6 +183,7 @@ class MlopsMagics(Magics):
                 execution_count=running_count(shell, self.tracker.raw_cell),
             ),
             namespace=namespace,
+            run_id=fluent.active_run_id(),
             data=data,
             alias=args.alias,
             owner=args.owner,

@@ -10,6 +10,7 @@ from pathlib import Path
 from jupyter_mlops.core.config import Settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import execute_notebook
+from jupyter_mlops.core.inventory import Inventory, build_inventory
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Session
 from jupyter_mlops.core.tracking import ui_command
@@ -25,6 +26,7 @@ class DemoReport:
     output: Path
     settings: Settings
     runs: RunList
+    inventory: Inventory  # every registered model in the store
     ui_command: str
     seconds: float
 
@@ -37,9 +39,9 @@ def run_demo(
     on_start: Callable[[Path], None] | None = None,
 ) -> DemoReport:
     """Execute ``notebook`` with papermill in a fresh kernel (writing ``output``) and list the
-    runs it recorded in the store the notebook resolves to (the embedded SQLite default unless
-    configured otherwise). ``on_start`` is called once the inputs are checked, before the
-    kernel starts.
+    runs it recorded and the registered models in the store the notebook resolves to (the
+    embedded SQLite default unless configured otherwise). ``on_start`` is called once the
+    inputs are checked, before the kernel starts.
 
     Raises:
         MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
@@ -60,6 +62,7 @@ def run_demo(
         output=output,
         settings=settings,
         runs=notebook_runs(target, limit=10),
+        inventory=build_inventory(target.client, settings.display_uri),
         ui_command=ui_command(settings.tracking_uri, settings.project_root),
         seconds=time.monotonic() - started,
     )

@@ -349,7 +349,8 @@ def register_from(
     reason: str | None = None,
     warn: Warn | None = None,
 ) -> Registration:
-    """Register ``model`` from the run that produced it: ``run_id`` when given, else the latest
+    """Register ``model`` from the run that produced it: ``run_id`` when given (a run still
+    being recorded by jupyter-mlops is refused), else the latest
     run of the notebook whose cell assigned or fitted ``variable``, else a new run recorded
     for ``code`` (the cell that asks for the registration).
 
@@ -366,6 +367,12 @@ def register_from(
             run = client.get_run(run_id)
         except MlflowException as exc:
             raise mlflow_error(exc, f"run {run_id}") from None
+        if run.info.status == "RUNNING" and run.data.tags.get("mlops.version"):
+            raise MlopsError(
+                "register the model after the recorded cell (or `with run()` block) has "
+                "finished: its data, params and metrics are written when it ends",
+                ErrorCode.USAGE,
+            )
     elif variable is not None:
         run = find_source_run(target, variable)
     if run is None:
