@@ -74,15 +74,15 @@ def demo(notebook: Path, output: Path | None) -> None:
     )
     click.echo(report.runs.to_text())
     click.echo("")
-    click.echo("Model inventory (jupyter-mlops inventory):")
+    click.echo("Registered models:")
     click.echo(report.inventory.to_table())
+    click.echo("")
+    click.echo(f"To explore them, run in {report.settings.project_root}:")
+    click.echo("  jupyter-mlops inventory --format html -o inventory.html   # for reviewers")
     for row in report.inventory.rows:
         if "champion" in row.aliases:
-            click.echo(f"Lineage of the champion: jupyter-mlops lineage {row.name}@champion")
-    click.echo("")
-    click.echo(f"To browse them, run in {report.settings.project_root}:")
-    click.echo(f"  {report.ui_command}")
-    click.echo("then open http://127.0.0.1:5000")
+            click.echo(f"  jupyter-mlops lineage {row.name}@champion")
+    click.echo(f"  {report.ui_command}   # then open http://127.0.0.1:5000")
 
 
 def _tracking_uri_option(func: F) -> F:

@@ -180,6 +180,7 @@ def _version_node(
             "cell_id": tags.get("mlops.cell.id"),
             "commit": tags.get("mlops.git.commit"),
             "metrics": _json(tags.get("mlops.metrics")),
+            "key_metrics": _keys(tags.get("mlops.metrics.keys")),
             "validation": validation_status(version),
             "root": root,
         },

@@ -58,7 +58,8 @@ def node_lines(node: Node) -> tuple[str, list[str]]:
     aliases = ", ".join(a.get("aliases") or []) or "no alias"
     lines = [f"aliases: {aliases}", f"validation: {a.get('validation')}"]
     if not a.get("root"):
-        lines.append(f"run {str(a.get('run_id') or '?')[:12]}, {_items(a.get('metrics') or {})}")
+        metrics = _items(a.get("metrics") or {}, a.get("key_metrics"))
+        lines.append(f"run {str(a.get('run_id') or '?')[:12]}, {metrics}")
     else:
         lines.append(f"registered {a.get('created') or '?'}")
     return f"{a['name']} version {a['version']}", lines
