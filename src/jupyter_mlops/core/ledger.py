@@ -27,7 +27,7 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.identity import current_user
-from jupyter_mlops.core.model_refs import get_model, mlflow_error, model_versions
+from jupyter_mlops.core.model_refs import get_model, mlflow_error, model_versions, suggest
 
 __all__ = [
     "LEDGER_PREFIX",
@@ -73,20 +73,27 @@ def ledger_entries(client: MlflowClient, model: str, alias: str | None = None) -
     """The ledger of ``model`` (optionally one alias), oldest first.
 
     Raises:
-        MlopsError: NOT_FOUND for an unknown model (naming close matches).
+        MlopsError: NOT_FOUND for an unknown model, or an alias it never had (naming close
+            matches).
     """
-    tags = dict(get_model(client, model).tags or {})
+    registered = get_model(client, model)
     entries = []
-    for key, value in tags.items():
+    for key, value in dict(registered.tags or {}).items():
         if not key.startswith(LEDGER_PREFIX):
             continue
         try:
             data = json.loads(value)
-            entry = AliasMove(key=key, **data)
+            entries.append(AliasMove(key=key, **data))
         except (ValueError, TypeError):
             continue  # not an entry we wrote; never fail the whole history on it
-        if alias is None or entry.alias == alias:
-            entries.append(entry)
+    if alias is not None:
+        known = {e.alias for e in entries} | set(dict(registered.aliases or {}))
+        if alias not in known:
+            raise MlopsError(
+                f"model {model!r} has no alias {alias!r}" + suggest(alias, known, "aliases"),
+                ErrorCode.NOT_FOUND,
+            )
+        entries = [e for e in entries if e.alias == alias]
     return sorted(entries, key=lambda e: (e.time, e.key))
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "model_versions",
     "parse_model_ref",
     "resolve_version",
+    "suggest",
 ]
 
 
@@ -79,7 +80,8 @@ def mlflow_error(exc: MlflowException, doing: str) -> MlopsError:
     return MlopsError(f"{doing}: {first}", code)
 
 
-def _suggest(wanted: str, existing: Iterable[str], plural: str) -> str:
+def suggest(wanted: str, existing: Iterable[str], plural: str) -> str:
+    """``"; did you mean 'x'?"`` with close matches, else ``"; <plural>: a, b"``."""
     names = sorted(set(existing))
     close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
     if close:
@@ -103,7 +105,7 @@ def get_model(client: MlflowClient, name: str) -> RegisteredModel:
             raise mlflow_error(exc, f"cannot read model {name!r}") from None
     names = [m.name for m in client.search_registered_models(max_results=1000)]
     raise MlopsError(
-        f"no registered model {name!r}{_suggest(name, names, 'registered models')}",
+        f"no registered model {name!r}{suggest(name, names, 'registered models')}",
         ErrorCode.NOT_FOUND,
     )
 
@@ -135,7 +137,7 @@ def resolve_version(client: MlflowClient, ref: ModelRef) -> ModelVersion:
         if ref.alias not in aliases:
             raise MlopsError(
                 f"model {ref.name!r} has no alias {ref.alias!r}"
-                + _suggest(ref.alias, aliases, "aliases"),
+                + suggest(ref.alias, aliases, "aliases"),
                 ErrorCode.NOT_FOUND,
             )
         return client.get_model_version(ref.name, aliases[ref.alias])
