@@ -110,21 +110,24 @@ def _box_height(lines: int) -> int:
 def render_html(graph: LineageGraph) -> str:
     """An inline SVG: one column per step, arrows along the edges; hover shows full ids."""
     root = graph.node(graph.root)
-    columns = [
+    captions = ("training data", "run", "this version", "same notebook")
+    candidates = [
         graph.of_kind("dataset"),
         graph.of_kind("run"),
         [root],
         [n for n in graph.of_kind("model_version") if n.id != graph.root],
     ]
-    columns = [c for c in columns if c]
+    shown = [(caption, c) for caption, c in zip(captions, candidates, strict=True) if c]
+    columns = [c for _, c in shown]
     content = {n.id: node_lines(n) for c in columns for n in c}
     heights = {nid: _box_height(len(lines)) for nid, (_, lines) in content.items()}
     column_heights = [sum(heights[n.id] for n in c) + _GAP_Y * (len(c) - 1) for c in columns]
-    total_h = max(column_heights) + 2 * _GAP_Y
+    top = _GAP_Y + _LINE_H  # room for the column captions
+    total_h = max(column_heights) + top + _GAP_Y
     positions: dict[str, tuple[int, int]] = {}
     for index, column in enumerate(columns):
         x = _GAP_Y + index * (_BOX_W + _GAP_X)
-        y = _GAP_Y + (total_h - 2 * _GAP_Y - column_heights[index]) // 2
+        y = top + (total_h - top - _GAP_Y - column_heights[index]) // 2
         for node in column:
             positions[node.id] = (x, y)
             y += heights[node.id] + _GAP_Y
@@ -137,6 +140,12 @@ def render_html(graph: LineageGraph) -> str:
         'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         '<path d="M 0 0 L 10 5 L 0 10 z" fill="var(--jp-ui-font-color2, #666)"/></marker></defs>',
     ]
+    for index, (caption, _) in enumerate(shown):
+        x = _GAP_Y + index * (_BOX_W + _GAP_X)
+        parts.append(
+            f'<text x="{x}" y="{_GAP_Y}" fill="var(--jp-ui-font-color2, #666)" '
+            f'font-size="11" letter-spacing="0.5">{html.escape(caption.upper())}</text>'
+        )
     for edge in graph.edges:
         if edge.source not in positions or edge.target not in positions:
             continue
