@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +94,44 @@ def artifact_text(client: MlflowClient, run_id: str, path: str) -> str:
         run_id, path, dst_path=os.fspath(Path.cwd() / "downloads" / run_id)
     )
     return Path(local).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path):
+    """A real MLflow tracking server on loopback (SQLite backend), stopped after the test."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp_path / "server-artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("mlflow server did not start") from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

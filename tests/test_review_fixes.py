@@ -211,47 +211,6 @@ def test_http_uri_with_credentials_is_probed_with_basic_auth(tmp_path):
     assert _AuthRecorder.seen[0] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path):
-    """A real MLflow tracking server on loopback (SQLite backend), stopped after the test."""
-    import socket
-    import time
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        str(Path(sys.executable).parent / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{tmp_path / 'server.db'}",
-        "--artifacts-destination",
-        str(tmp_path / "server-artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("mlflow server did not start") from None
-                time.sleep(0.3)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 @pytest.mark.slow
 def test_tracking_password_is_never_printed_into_the_notebook(shell, mlflow_server):
     uri = f"http://ana:s3cret@127.0.0.1:{mlflow_server}"

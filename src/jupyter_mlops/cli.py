@@ -256,7 +256,9 @@ def alias_history(
 
 @main.command()
 @click.argument("model")
-@click.option("--alias", "alias_name", default="champion", show_default=True)
+@click.option(
+    "--alias", "alias_name", default="champion", show_default=True, help="The alias to move back."
+)
 @click.option("--reason", required=True, help="Why (recorded in the ledger).")
 @_tracking_uri_option
 def rollback(model: str, alias_name: str, reason: str, tracking_uri: str | None) -> None:

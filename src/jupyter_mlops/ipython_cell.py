@@ -74,7 +74,8 @@ def running_count(shell: InteractiveShell, raw_cell: str | None) -> int:
     the cell in the input history first, so a stored cell's count is its position there.
     """
     history = shell.history_manager.input_hist_raw if shell.history_manager else []
-    if raw_cell is not None and history and history[-1] == raw_cell:
+    # IPython stores a cell without its trailing newlines.
+    if raw_cell is not None and history and history[-1].rstrip("\n") == raw_cell.rstrip("\n"):
         return len(history) - 1
     return int(shell.execution_count)
 

@@ -132,6 +132,19 @@ class Inventory:
             body=body,
         )
 
+    def _repr_html_(self) -> str:
+        """A fragment for notebooks (the page's global styles would restyle JupyterLab)."""
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in _HTML_COLUMNS)
+        body = "".join(_html_row(row) for row in self.rows)
+        summary = html.escape(self.to_table().splitlines()[0])
+        return (
+            f'<div class="jupyter-mlops-inventory"><p>{summary}</p>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+    def __repr__(self) -> str:
+        return self.to_table()
+
     def render(self, fmt: str) -> str:
         """The inventory in ``fmt``: table, csv, json or html."""
         return {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -41,6 +42,7 @@ __all__ = [
 
 LEDGER_PREFIX = "mlops.ledger."
 _MAX_REASON = 2000
+_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,7 @@ def move_alias(
         raise MlopsError(
             f"model {model!r} has no version {version}; versions: {listed}", ErrorCode.NOT_FOUND
         )
-    previous = dict(registered.aliases or {}).get(alias)
-    previous = None if previous is None else str(previous)
-    try:
-        client.set_registered_model_alias(model, alias, version)
-    except MlflowException as exc:
-        raise mlflow_error(exc, f"cannot set alias {alias!r} of {model!r}") from None
+    previous = _point(client, model, alias, version, dict(registered.aliases or {}).get(alias))
     moment = (now or _utc_now)().astimezone(timezone.utc)
     entry = AliasMove(
         time=moment.isoformat(timespec="microseconds"),
@@ -151,6 +148,33 @@ def move_alias(
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from None
     return entry
+
+
+def _point(client: MlflowClient, model: str, alias: str, version: str, seen: object) -> str | None:
+    """Set the alias; return the version it held just before (None if it was new).
+
+    MLflow's SQL store creates a missing alias with read-then-insert, so two writers creating
+    the same alias at once make one fail on the unique key: that writer reads again and
+    retries (then it is an update of what the other writer set).
+    """
+    previous = None if seen is None else str(seen)
+    for attempt in range(_ATTEMPTS):
+        try:
+            client.set_registered_model_alias(model, alias, version)
+            return previous
+        except MlflowException as exc:
+            if exc.error_code == "INVALID_PARAMETER_VALUE" or attempt == _ATTEMPTS - 1:
+                raise mlflow_error(exc, f"cannot set alias {alias!r} of {model!r}") from None
+        except Exception as exc:  # the database's own error (e.g. a unique-key race)
+            if attempt == _ATTEMPTS - 1:
+                raise MlopsError(
+                    f"cannot set alias {alias!r} of {model!r}: {exc}",
+                    ErrorCode.TRACKING_UNAVAILABLE,
+                ) from None
+        time.sleep(0.05 * (attempt + 1))
+        held = dict(get_model(client, model).aliases or {}).get(alias)
+        previous = None if held is None else str(held)
+    return previous  # not reached: the last attempt returns or raises
 
 
 def _restore(client: MlflowClient, model: str, alias: str, previous: str | None) -> None:

@@ -114,6 +114,8 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
     root = _version_node(version, aliases, root=True)
     nodes: list[Node] = []
     edges: list[Edge] = []
+    if run is not None and run.info.lifecycle_stage == "deleted":
+        run = None  # in the trash: described from the version's snapshot, like a purged run
     run_node = _run_node(run, version) if (run is not None or version.run_id) else None
     for dataset in _datasets(tags, run):
         nodes.append(dataset)
@@ -203,6 +205,7 @@ def _run_node(run: Run | None, version: ModelVersion) -> Node:
                 "cell_id": tags.get("mlops.cell.id"),
                 "execution_count": _int(tags.get("mlops.cell.execution_count")),
                 "commit": tags.get("mlops.git.commit"),
+                "git_dirty": _bool(tags.get("mlops.git.dirty")),
                 "params": _json(tags.get("mlops.params")),
                 "metrics": _json(tags.get("mlops.metrics")),
             },
@@ -249,14 +252,14 @@ def _datasets(tags: dict[str, str], run: Run | None) -> list[Node]:
         if not (key.startswith("mlops.data.") and key.endswith(".fingerprint")):
             continue
         name = key[len("mlops.data.") : -len(".fingerprint")]
-        rows, context = recorded.get((name, digest), (None, "training"))
+        rows, _ = recorded.get((name, digest), (None, "training"))
         if rows is None:
             rows = _int(tags.get(f"mlops.data.{name}.rows"))
         nodes.append(
             Node(
                 "dataset",
                 f"dataset:{name}@{digest}",
-                {"name": name, "fingerprint": digest, "rows": rows, "context": context},
+                {"name": name, "fingerprint": digest, "rows": rows, "context": "training"},
             )
         )
     return sorted(nodes, key=lambda n: n.attributes["name"])

@@ -44,14 +44,15 @@ def node_lines(node: Node) -> tuple[str, list[str]]:
         name = a.get("name") or ""
         title = f"run {a['run_id'][:12]}" + (f" ({name})" if name else "")
         if not a.get("available", True):
-            title += " (deleted; from the version's snapshot)"
+            title += " (deleted: from the version's snapshot)"
         source = a.get("notebook_path") or a.get("script_path") or "notebook unknown"
         count = a.get("execution_count")
         cell = f"cell {a.get('cell_id') or '?'}" + (f" (In [{count}])" if count else "")
         commit = (a.get("commit") or "no commit")[:12] + (" (dirty)" if a.get("git_dirty") else "")
+        where = f"{cell}, commit {commit}" if a.get("cell_id") or count else f"commit {commit}"
         return title, [
             source,
-            f"{cell}, commit {commit}",
+            where,
             f"params: {_items(a.get('params') or {}, a.get('key_params'))}",
             f"metrics: {_items(a.get('metrics') or {}, a.get('key_metrics'))}",
         ]

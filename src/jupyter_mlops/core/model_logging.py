@@ -7,6 +7,7 @@ as an output and marked READY. The run itself is not reopened (its status and en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -61,6 +62,20 @@ def check_model(model: Any, label: str) -> None:
         ) from None
     except TypeError as exc:  # check_is_fitted refuses objects without fit()
         raise MlopsError(f"{label}: {exc}; supported: {SUPPORTED}", ErrorCode.USAGE) from None
+
+
+def _own_types(model: Any) -> list[str] | None:
+    """The types in ``model`` that skops does not trust by default (e.g. a tree's ``Tree``).
+
+    MLflow saves scikit-learn models with skops, which refuses to load types outside its
+    allow-list; the model is the user's own object, so its types are declared trusted in the
+    MLmodel file and ``models:/`` loads it with plain MLflow.
+    """
+    try:
+        import skops.io  # type: ignore[import-untyped]
+    except ImportError:  # older MLflow pickles instead
+        return None
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model))) or None
 
 
 def feature_frame(model: Any, data: pd.DataFrame | pd.Series) -> pd.DataFrame | None:
@@ -123,13 +138,15 @@ def log_sklearn_model(
                     mlflow_model=mlflow_model,
                     signature=signature,
                     input_example=example,
+                    skops_trusted_types=_own_types(model),
                     # scikit-learn's own pin; inferring would load the model in a subprocess
                     pip_requirements=mlflow.sklearn.get_default_pip_requirements(),
                 )
             client.log_model_artifacts(logged.model_id, local)
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     except BaseException:
-        client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        with contextlib.suppress(Exception):
+            client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
         raise
     client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, 0)])
     return LoggedSklearnModel(

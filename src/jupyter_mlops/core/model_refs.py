@@ -116,7 +116,7 @@ def model_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     token: str | None = None
     while True:
         page = client.search_model_versions(
-            f"name = '{_quote(name)}'", max_results=1000, page_token=token
+            f"name = {_quoted(name)}", max_results=1000, page_token=token
         )
         versions.extend(page)
         token = page.token
@@ -156,5 +156,6 @@ def resolve_version(client: MlflowClient, ref: ModelRef) -> ModelVersion:
     )
 
 
-def _quote(name: str) -> str:
-    return name.replace("'", "\\'")
+def _quoted(name: str) -> str:
+    """A filter-string literal: MLflow takes double quotes around a name holding ``'``."""
+    return f'"{name}"' if "'" in name else f"'{name}'"

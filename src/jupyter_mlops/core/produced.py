@@ -8,28 +8,43 @@ comma-separated list of those names.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-__all__ = ["PRODUCED_TAG", "did_produce", "produced_names", "produced_tag_value"]
+__all__ = [
+    "OBJECTS_TAG",
+    "PRODUCED_TAG",
+    "did_produce",
+    "produced_names",
+    "produced_objects",
+    "produced_tag_value",
+]
 
 PRODUCED_TAG = "mlops.cell.produced"
+#: JSON ``{name: id(object)}`` of the estimators a cell produced, valid in the recording process.
+OBJECTS_TAG = "mlops.cell.objects"
 _FITTING = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit"})
 _MAX_TAG = 8000  # mlflow.utils.validation.MAX_TAG_VAL_LENGTH
 
 
-def produced_names(code: str) -> list[str]:
-    """Names ``code`` binds at top level or calls a ``fit``-like method on, in order.
+def produced_names(code: str, *, nested: bool = False) -> list[str]:
+    """Names ``code`` binds in its own scope or calls a ``fit``-like method on, in source order.
 
-    Unparseable code yields an empty list.
+    Names bound only inside function, class or lambda bodies are local to those and are not
+    produced by a cell; with ``nested`` (a script, whose ``with run()`` block may sit in a
+    function) they count too. Unparseable code yields an empty list.
 
     >>> produced_names("model = Pipeline([])\\nclf.fit(X, y)\\nfor i in range(3): pass")
     ['model', 'clf', 'i']
+    >>> produced_names("def helper():\\n    model = 1")
+    ['helper']
     """
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
     found: dict[str, None] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if nested else _cell_scope(tree):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)
@@ -39,14 +54,28 @@ def produced_names(code: str) -> list[str]:
             targets = [node.optional_vars]
         elif isinstance(node, ast.NamedExpr):
             targets = [node.target]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in _FITTING and isinstance(node.func.value, ast.Name):
-                found.setdefault(node.func.value.id)
-            continue
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.setdefault(node.name)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _FITTING
+            and isinstance(node.func.value, ast.Name)
+        ):
+            found.setdefault(node.func.value.id)
         for target in targets:
             for name in _bound(target):
                 found.setdefault(name)
     return list(found)
+
+
+def _cell_scope(tree: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of the cell's own scope, depth first in source order (no nested bodies)."""
+    for child in ast.iter_child_nodes(tree):
+        yield child
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue  # their bodies bind local names
+        yield from _cell_scope(child)
 
 
 def _bound(target: ast.expr) -> list[str]:
@@ -59,12 +88,12 @@ def _bound(target: ast.expr) -> list[str]:
     return []
 
 
-def produced_tag_value(code: str) -> str | None:
+def produced_tag_value(code: str, *, nested: bool = False) -> str | None:
     """The ``mlops.cell.produced`` value for ``code`` (``,a,b,`` form), None if it binds nothing.
 
     Leading and trailing commas let a reader test membership with ``",name," in value``.
     """
-    names = produced_names(code)
+    names = produced_names(code, nested=nested)
     if not names:
         return None
     value = "," + ",".join(names) + ","
@@ -76,3 +105,18 @@ def produced_tag_value(code: str) -> str | None:
 def did_produce(tag_value: str | None, name: str) -> bool:
     """True when a run's ``mlops.cell.produced`` tag names ``name``."""
     return bool(tag_value) and f",{name}," in (tag_value or "")
+
+
+def produced_objects(
+    code: str, namespace: Mapping[str, Any], *, nested: bool = False
+) -> dict[str, int]:
+    """``{name: id(value)}`` for the produced names that now hold something with ``fit``.
+
+    An id identifies an object only within one process, and only while it lives: it lets
+    ``register`` tell, in the same kernel, whether ``model`` is still the object the run made.
+    """
+    return {
+        name: id(namespace[name])
+        for name in produced_names(code, nested=nested)
+        if name in namespace and callable(getattr(namespace[name], "fit", None))
+    }

@@ -19,7 +19,8 @@ can later be measured against it without the raw training data. Format
 Numeric bins are the deciles of the training data (duplicate edges merged); ``counts[i]``
 counts values in ``[edges[i], edges[i+1])``, the last bin closed. ``frequencies`` hold the
 shares of the 50 most frequent categories among non-missing values; ``other_share`` the rest.
-Booleans are categorical (``"true"``/``"false"``); datetimes are numeric in epoch seconds.
+Booleans are categorical (``"true"``/``"false"``); datetimes have ``"kind": "datetime"`` and
+the numeric fields, in epoch seconds.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _categories(series: pd.Series) -> dict[str, Any]:
     top = shares.iloc[:_TOP_CATEGORIES]
     return {
         "frequencies": {str(key): _round(float(share)) for key, share in top.items()},
-        "other_share": _round(max(0.0, 1.0 - float(top.sum()))),
+        "other_share": _round(max(0.0, round(1.0 - float(top.sum()), 12))),
     }
 
 

@@ -24,7 +24,8 @@ from jupyter_mlops.core.fingerprint import fingerprint, is_tabular
 from jupyter_mlops.core.ledger import AliasMove, move_alias
 from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
 from jupyter_mlops.core.model_refs import mlflow_error
-from jupyter_mlops.core.produced import PRODUCED_TAG, did_produce
+from jupyter_mlops.core.orphans import owner_tags
+from jupyter_mlops.core.produced import OBJECTS_TAG, PRODUCED_TAG, did_produce
 from jupyter_mlops.core.profile import profile_data
 from jupyter_mlops.core.run_capture import Warn
 from jupyter_mlops.core.run_files import write_run_files
@@ -105,6 +106,7 @@ def validate_registration(
     owner: str | None = None,
     purpose: str | None = None,
     risk_tier: str | int | None = None,
+    reason: str | None = None,
 ) -> str | None:
     """Check everything about a registration request before anything is written.
 
@@ -113,7 +115,7 @@ def validate_registration(
 
     Raises:
         MlopsError: (USAGE) for a name or alias MLflow would reject, a risk tier other than
-            1, 2 or 3, or an empty owner/purpose.
+            1, 2 or 3, an empty owner/purpose, or a reason without an alias to move.
     """
     from mlflow.utils import validation
 
@@ -126,20 +128,32 @@ def validate_registration(
         raise mlflow_error(exc, "invalid name") from None
     for label, value in (("owner", owner), ("purpose", purpose)):
         if value is not None and not value.strip():
-            raise MlopsError(f"--{label} must not be empty", ErrorCode.USAGE)
+            raise MlopsError(f"the {label} must not be empty", ErrorCode.USAGE)
+    if reason is not None and alias is None:
+        raise MlopsError(
+            "a reason is recorded only when an alias moves: add an alias", ErrorCode.USAGE
+        )
     if risk_tier is None:
         return None
     tier = str(risk_tier).strip()
     if tier not in RISK_TIERS:
         raise MlopsError(
-            f"--risk-tier must be 1, 2 or 3 (1 = highest risk), not {risk_tier!r}", ErrorCode.USAGE
+            f"the risk tier must be 1, 2 or 3 (1 = highest risk), not {risk_tier!r}",
+            ErrorCode.USAGE,
         )
     return tier
 
 
-def find_source_run(target: Target, variable: str) -> Run | None:
+def find_source_run(
+    target: Target, variable: str, model: Any = None, warn: Warn | None = None
+) -> Run | None:
     """The latest FINISHED run of ``target``'s notebook whose cell assigned or fitted
-    ``variable`` (None when there is none)."""
+    ``variable`` (None when there is none).
+
+    A run recorded by this very process is taken only if ``variable`` still holds the object
+    that run made: a model re-fitted or reassigned outside a recorded cell afterwards did not
+    come from it (then None is returned, with a warning, and a new run records the cell).
+    """
     query, _, _ = notebook_filter(target)
     status = "attributes.status = 'FINISHED'"
     runs = target.client.search_runs(
@@ -149,9 +163,29 @@ def find_source_run(target: Target, variable: str) -> Run | None:
         max_results=_SEARCH_LIMIT,
         order_by=["attributes.start_time DESC"],
     )
+    me = owner_tags()
+    replaced: list[str] = []
     for run in runs:
-        if did_produce(run.data.tags.get(PRODUCED_TAG), variable):
+        tags = run.data.tags
+        if not did_produce(tags.get(PRODUCED_TAG), variable):
+            continue
+        if model is not None and all(tags.get(k) == v for k, v in me.items()):
+            try:
+                made = json.loads(tags.get(OBJECTS_TAG) or "{}").get(variable)
+            except ValueError:
+                made = None
+            if made == id(model):
+                return run
+            replaced.append(run.info.run_id)
+            continue
+        if not replaced:  # recorded by another (earlier) kernel: the latest such run
             return run
+        break  # this kernel made the object later than that run
+    if replaced and warn is not None:
+        warn(
+            f"{variable} is not the object run {replaced[0][:12]} recorded (it was re-fitted "
+            "or reassigned outside a recorded cell); recording this cell as a new run"
+        )
     return None
 
 
@@ -192,11 +226,7 @@ def register_model(
         name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier
     )
     check_model(model, label)
-    if data is not None and not is_tabular(data.data):
-        raise MlopsError(
-            f"--data {data.name} is a {type(data.data).__name__}; pass a pandas DataFrame",
-            ErrorCode.USAGE,
-        )
+    _check_data(data)
     training = _training_data(run, data, namespace or {}, note)
     features = next((f for t in training if (f := feature_frame(model, t.data)) is not None), None)
     if features is None:
@@ -244,6 +274,25 @@ def register_model(
     )
 
 
+def _check_data(data: TrainingData | None) -> None:
+    if data is not None and not is_tabular(data.data):
+        raise MlopsError(
+            f"the training data {data.name} is a {type(data.data).__name__}; "
+            "pass a pandas DataFrame",
+            ErrorCode.USAGE,
+        )
+
+
+def _snapshot(values: Mapping[str, Any], keys: str | None) -> str:
+    """JSON of ``values`` that fits a registry tag: the chosen keys first if all do not fit."""
+    text = json.dumps(dict(values), sort_keys=True)
+    if len(text) <= _MAX_TAG:
+        return text
+    chosen = {k: values[k] for k in (keys or "").split(",") if k in values}
+    text = json.dumps(chosen, sort_keys=True)
+    return text if len(text) <= _MAX_TAG else "{}"
+
+
 def _training_data(
     run: Run, explicit: TrainingData | None, namespace: Mapping[str, Any], note: Warn
 ) -> list[TrainingData]:
@@ -259,6 +308,8 @@ def _training_data(
         if not is_tabular(value):
             continue
         if fingerprint(value) != item.dataset.digest:
+            if explicit is not None:  # the caller named the training data already
+                continue
             note(
                 f"{name} changed since run {run.info.run_id[:12]} used it; its reference "
                 "profile is not stored (pass --data to name the training data)"
@@ -312,8 +363,8 @@ def _version_tags(
     for item in training:  # --data, possibly not recorded on the run
         version_tags[f"mlops.data.{item.name}.fingerprint"] = fingerprint(item.data)
         version_tags[f"mlops.data.{item.name}.rows"] = str(len(item.data))
-    version_tags["mlops.params"] = json.dumps(dict(run.data.params), sort_keys=True)[:_MAX_TAG]
-    version_tags["mlops.metrics"] = json.dumps(dict(run.data.metrics), sort_keys=True)[:_MAX_TAG]
+    version_tags["mlops.params"] = _snapshot(run.data.params, tags.get("mlops.params.keys"))
+    version_tags["mlops.metrics"] = _snapshot(run.data.metrics, tags.get("mlops.metrics.keys"))
     if profiles:
         version_tags["mlops.reference.profiles"] = ",".join(profiles)
     return version_tags
@@ -358,8 +409,11 @@ def register_from(
         MlopsError: as :func:`register_model`; nothing is written for bad input.
     """
     label = variable or "the model"
-    validate_registration(name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier)
+    validate_registration(
+        name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier, reason=reason
+    )
     check_model(model, label)
+    _check_data(data)
     client = target.client
     run = None
     if run_id is not None:
@@ -374,7 +428,7 @@ def register_from(
                 ErrorCode.USAGE,
             )
     elif variable is not None:
-        run = find_source_run(target, variable)
+        run = find_source_run(target, variable, model, warn)
     if run is None:
         with recording(
             target,

@@ -8,6 +8,7 @@ and the run's files, and always ends the run: FINISHED, FAILED (exception) or KI
 
 from __future__ import annotations
 
+import json
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +26,12 @@ from jupyter_mlops.core.active_run import activate, deactivate, terminate
 from jupyter_mlops.core.datasets import dataset_input, referenced_names
 from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.git_state import GitState
-from jupyter_mlops.core.produced import PRODUCED_TAG, produced_tag_value
+from jupyter_mlops.core.produced import (
+    OBJECTS_TAG,
+    PRODUCED_TAG,
+    produced_objects,
+    produced_tag_value,
+)
 from jupyter_mlops.core.provenance import git_tags
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
@@ -85,6 +91,7 @@ class RunCapture:
     _warnings: list[str] = field(default_factory=list)
     result: RunResult | None = None
     _code_stored: bool = False
+    _objects: dict[str, int] = field(default_factory=dict)  # produced name -> id(value)
 
     @property
     def run_id(self) -> str:
@@ -164,6 +171,9 @@ class RunCapture:
         self.log_params(dict(injected or {}))
         self.log_params(self._defined(namespace, params, "param", strict))
         self.log_metrics(self._defined(namespace, metrics, "metric", strict), strict=strict)
+        self._objects = produced_objects(
+            self.code.python or "", namespace, nested=self.code.script is not None
+        )
         for name, context in referenced_names(self.code.python or "").items():
             value = namespace.get(name)
             if is_tabular(value):
@@ -222,9 +232,11 @@ class RunCapture:
                 tags[f"mlops.{kind}.keys"] = ",".join(chosen)
         for name, (summary, _) in self._datasets.items():
             tags[f"mlops.data.{name}.fingerprint"] = summary.fingerprint
-        produced = produced_tag_value(self.code.python or "")
+        produced = produced_tag_value(self.code.python or "", nested=self.code.script is not None)
         if produced is not None:  # lets `register VAR` find the run that made VAR
             tags[PRODUCED_TAG] = produced
+        if self._objects:  # ... and check it is still the same object in this process
+            tags[OBJECTS_TAG] = json.dumps(self._objects)[:_MAX_TAG]
         if error is not None:
             tags["mlops.error.type"] = type(error).__qualname__
             tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]

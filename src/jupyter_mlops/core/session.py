@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from jupyter_mlops.core.config import Settings, resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NotebookLocation, discover_notebook
-from jupyter_mlops.core.tracking import connect, ensure_experiment, ui_command
+from jupyter_mlops.core.tracking import connect, ensure_experiment, sqlite_database, ui_command
 
 __all__ = ["Session", "Target", "connect_registry", "current", "describe_target", "reset"]
 
@@ -134,9 +134,18 @@ def connect_registry(
     """A client on the resolved store for registry work (no experiment or notebook needed).
 
     Raises:
-        MlopsError: CONFIG or TRACKING_UNAVAILABLE when the store cannot be used.
+        MlopsError: NOT_FOUND when a SQLite store does not exist (it is not created); CONFIG
+            or TRACKING_UNAVAILABLE when the store cannot be used.
     """
     settings = resolve_settings(tracking_uri=tracking_uri, cwd=cwd)
+    database = sqlite_database(settings.tracking_uri)
+    if database is not None and not database.is_file():  # reading must not create a store
+        raise MlopsError(
+            f"no MLflow store at {settings.display_uri} "
+            f"({_SOURCE_WORDS[settings.tracking_uri_source]}); run this in the project folder "
+            "or pass --tracking-uri",
+            ErrorCode.NOT_FOUND,
+        )
     return connect(settings.tracking_uri), settings
 
 
