@@ -181,9 +181,9 @@ def alias_set(
 ) -> None:
     """Point ALIAS of MODEL at VERSION and record the move."""
     from jupyter_mlops.core.ledger import move_alias
-    from jupyter_mlops.core.registration import validate_registration
+    from jupyter_mlops.core.registration import RegistrationRequest
 
-    validate_registration(model, alias=alias_name)
+    RegistrationRequest(model, alias=alias_name).validated()
     if not version.isdigit():
         raise click.UsageError(f"VERSION must be a version number, not {version!r}")
     client, _ = _registry(tracking_uri)

@@ -31,7 +31,12 @@ from jupyter_mlops.core.lineage import LineageGraph, build_lineage
 from jupyter_mlops.core.model_refs import parse_model_ref
 from jupyter_mlops.core.notebook import script_file
 from jupyter_mlops.core.orphans import reap_orphaned_runs
-from jupyter_mlops.core.registration import Registration, TrainingData, register_from
+from jupyter_mlops.core.registration import (
+    Registration,
+    RegistrationRequest,
+    TrainingData,
+    register_from,
+)
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
 
@@ -188,17 +193,12 @@ def register(
     return register_from(
         resolved,
         model,
-        name=name,
+        RegistrationRequest(name, alias, owner, purpose, risk_tier, reason),
         variable=variable,
         code=_caller_code(frame),
         namespace=namespace,
         run_id=run_id or active_run_id(),
         data=training,
-        alias=alias,
-        owner=owner,
-        purpose=purpose,
-        risk_tier=risk_tier,
-        reason=reason,
         warn=warn,
     )
 

@@ -19,7 +19,7 @@ from jupyter_mlops import fluent
 from jupyter_mlops.core.capture import CellCode, recording
 from jupyter_mlops.core.errors import MlopsError
 from jupyter_mlops.core.parameters import injected_parameters
-from jupyter_mlops.core.registration import TrainingData, register_from
+from jupyter_mlops.core.registration import RegistrationRequest, TrainingData, register_from
 from jupyter_mlops.core.session import describe_target
 from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell, running_count
 
@@ -171,10 +171,13 @@ class MlopsMagics(Magics):
             data = TrainingData(args.data, _variable(namespace, args.data, "--data"))
         source = self.tracker.source_of("%mlops") or f"%mlops register {args.var}"
         target = fluent.target(namespace=namespace, cell_source=source)
+        request = RegistrationRequest(
+            args.name, args.alias, args.owner, args.purpose, args.risk_tier, args.reason
+        )
         registration = register_from(
             target,
             model,
-            name=args.name,
+            request,
             variable=args.var,
             code=CellCode(
                 source=source,
@@ -185,11 +188,6 @@ class MlopsMagics(Magics):
             namespace=namespace,
             run_id=fluent.active_run_id(),
             data=data,
-            alias=args.alias,
-            owner=args.owner,
-            purpose=args.purpose,
-            risk_tier=args.risk_tier,
-            reason=args.reason,
             warn=fluent.warn,
         )
         print(registration.summary())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -36,11 +36,11 @@ __all__ = [
     "INVENTORY_FIELDS",
     "RISK_TIERS",
     "Registration",
+    "RegistrationRequest",
     "TrainingData",
     "find_source_run",
     "register_from",
     "register_model",
-    "validate_registration",
 ]
 
 #: Registered-model tags holding the inventory fields, by option name.
@@ -99,49 +99,54 @@ class Registration:
         return self.summary()
 
 
-def validate_registration(
-    name: str,
-    *,
-    alias: str | None = None,
-    owner: str | None = None,
-    purpose: str | None = None,
-    risk_tier: str | int | None = None,
-    reason: str | None = None,
-) -> str | None:
-    """Check everything about a registration request before anything is written.
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """What to register under which name, the inventory fields to set and the alias to move."""
 
-    Returns:
-        The risk tier as a string (or None).
+    name: str
+    alias: str | None = None
+    owner: str | None = None
+    purpose: str | None = None
+    risk_tier: str | int | None = None
+    reason: str | None = None  # why the alias moves (recorded in the ledger)
 
-    Raises:
-        MlopsError: (USAGE) for a name or alias MLflow would reject, a risk tier other than
-            1, 2 or 3, an empty owner/purpose, or a reason without an alias to move.
-    """
-    from mlflow.utils import validation
+    def validated(self) -> RegistrationRequest:
+        """Check everything before anything is written; the risk tier comes back as a string.
 
-    try:
-        validation._validate_model_name(name)
-        if alias is not None:
-            validation._validate_model_alias_name(alias)  # type: ignore[no-untyped-call]
-            validation._validate_model_alias_name_reserved(alias)  # type: ignore[no-untyped-call]
-    except MlflowException as exc:
-        raise mlflow_error(exc, "invalid name") from None
-    for label, value in (("owner", owner), ("purpose", purpose)):
-        if value is not None and not value.strip():
-            raise MlopsError(f"the {label} must not be empty", ErrorCode.USAGE)
-    if reason is not None and alias is None:
-        raise MlopsError(
-            "a reason is recorded only when an alias moves: add an alias", ErrorCode.USAGE
-        )
-    if risk_tier is None:
-        return None
-    tier = str(risk_tier).strip()
-    if tier not in RISK_TIERS:
-        raise MlopsError(
-            f"the risk tier must be 1, 2 or 3 (1 = highest risk), not {risk_tier!r}",
-            ErrorCode.USAGE,
-        )
-    return tier
+        Raises:
+            MlopsError: (USAGE) for a name or alias MLflow would reject, a risk tier other
+                than 1, 2 or 3, an empty owner/purpose, or a reason without an alias to move.
+        """
+        from mlflow.utils import validation
+
+        try:
+            validation._validate_model_name(self.name)
+            if self.alias is not None:
+                validation._validate_model_alias_name(self.alias)  # type: ignore[no-untyped-call]
+                validation._validate_model_alias_name_reserved(self.alias)  # type: ignore[no-untyped-call]
+        except MlflowException as exc:
+            raise mlflow_error(exc, "invalid name") from None
+        for label, value in (("owner", self.owner), ("purpose", self.purpose)):
+            if value is not None and not value.strip():
+                raise MlopsError(f"the {label} must not be empty", ErrorCode.USAGE)
+        if self.reason is not None and self.alias is None:
+            raise MlopsError(
+                "a reason is recorded only when an alias moves: add an alias", ErrorCode.USAGE
+            )
+        if self.risk_tier is None:
+            return self
+        tier = str(self.risk_tier).strip()
+        if tier not in RISK_TIERS:
+            raise MlopsError(
+                f"the risk tier must be 1, 2 or 3 (1 = highest risk), not {self.risk_tier!r}",
+                ErrorCode.USAGE,
+            )
+        return replace(self, risk_tier=tier)
+
+    def inventory_tags(self) -> dict[str, str]:
+        """The registered-model tags this request sets (only the fields it names)."""
+        fields = {"owner": self.owner, "purpose": self.purpose, "risk_tier": self.risk_tier}
+        return {INVENTORY_FIELDS[k]: str(v).strip() for k, v in fields.items() if v is not None}
 
 
 def find_source_run(
@@ -193,19 +198,14 @@ def register_model(
     client: MlflowClient,
     run: Run,
     model: Any,
+    request: RegistrationRequest,
     *,
-    name: str,
     label: str = "the model",
     data: TrainingData | None = None,
     namespace: Mapping[str, Any] | None = None,
-    alias: str | None = None,
-    owner: str | None = None,
-    purpose: str | None = None,
-    risk_tier: str | int | None = None,
-    reason: str | None = None,
     warn: Warn | None = None,
 ) -> Registration:
-    """Log ``model`` into ``run`` and register it as a new version of ``name``.
+    """Log ``model`` into ``run`` and register it as a new version of ``request.name``.
 
     The training data is ``data`` when given, else the ``training`` dataset inputs recorded on
     the run, looked up by name in ``namespace`` (and used only if their fingerprint still
@@ -222,9 +222,8 @@ def register_model(
         if warn is not None:
             warn(message)
 
-    tier = validate_registration(
-        name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier
-    )
+    request = request.validated()
+    name, alias = request.name, request.alias
     check_model(model, label)
     _check_data(data)
     training = _training_data(run, data, namespace or {}, note)
@@ -238,7 +237,7 @@ def register_model(
         logged = log_sklearn_model(client, run, model, features)
         profiles = _store_profiles(client, run, training)
         version_tags = _version_tags(run, training, profiles)
-        _ensure_model(client, name, {"owner": owner, "purpose": purpose, "risk_tier": tier})
+        _ensure_model(client, name, request.inventory_tags())
         version = client.create_model_version(
             name,
             source=logged.artifact_location,
@@ -256,7 +255,7 @@ def register_model(
             name,
             alias,
             number,
-            reason=reason or f"registered version {number}",
+            reason=request.reason or f"registered version {number}",
             action="register",
         )
     tags = run.data.tags
@@ -370,9 +369,8 @@ def _version_tags(
     return version_tags
 
 
-def _ensure_model(client: MlflowClient, name: str, fields: Mapping[str, str | None]) -> None:
+def _ensure_model(client: MlflowClient, name: str, tags: dict[str, str]) -> None:
     """Create the registered model with its inventory tags, or update the given ones."""
-    tags = {INVENTORY_FIELDS[k]: v.strip() for k, v in fields.items() if v is not None}
     try:
         client.create_registered_model(name, tags=tags)
         return
@@ -386,18 +384,13 @@ def _ensure_model(client: MlflowClient, name: str, fields: Mapping[str, str | No
 def register_from(
     target: Target,
     model: Any,
+    request: RegistrationRequest,
     *,
-    name: str,
     variable: str | None,
     code: CellCode,
     namespace: Mapping[str, Any],
     run_id: str | None = None,
     data: TrainingData | None = None,
-    alias: str | None = None,
-    owner: str | None = None,
-    purpose: str | None = None,
-    risk_tier: str | int | None = None,
-    reason: str | None = None,
     warn: Warn | None = None,
 ) -> Registration:
     """Register ``model`` from the run that produced it: ``run_id`` when given (a run still
@@ -409,9 +402,7 @@ def register_from(
         MlopsError: as :func:`register_model`; nothing is written for bad input.
     """
     label = variable or "the model"
-    validate_registration(
-        name, alias=alias, owner=owner, purpose=purpose, risk_tier=risk_tier, reason=reason
-    )
+    request = request.validated()
     check_model(model, label)
     _check_data(data)
     client = target.client
@@ -441,17 +432,5 @@ def register_from(
             pass
         run = client.get_run(capture.run_id)
     return register_model(
-        client,
-        run,
-        model,
-        name=name,
-        label=label,
-        data=data,
-        namespace=namespace,
-        alias=alias,
-        owner=owner,
-        purpose=purpose,
-        risk_tier=risk_tier,
-        reason=reason,
-        warn=warn,
+        client, run, model, request, label=label, data=data, namespace=namespace, warn=warn
     )
