@@ -131,8 +131,8 @@ def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) 
 
 
 @contextlib.contextmanager
-def notebook_project() -> Iterator[NotebookProject]:
-    """A temporary project: git repository, notebook, SQLite store, shell with the extension."""
+def isolated_directory() -> Iterator[Path]:
+    """A temporary working directory with the tracking variables unset and MLflow quiet."""
     saved_env = {name: os.environ.pop(name, None) for name in _ISOLATED_ENV}
     saved_cwd = Path.cwd()
     mlflow_logger = logging.getLogger("mlflow")
@@ -142,10 +142,25 @@ def notebook_project() -> Iterator[NotebookProject]:
         os.environ["IPYTHONDIR"] = str(root / "ipython")
         mlflow_logger.setLevel(logging.WARNING)
         os.chdir(root)
+        try:
+            yield root
+        finally:
+            os.chdir(saved_cwd)
+            mlflow_logger.setLevel(saved_level)
+            for name, value in saved_env.items():
+                os.environ.pop(name, None)
+                if value is not None:
+                    os.environ[name] = value
+
+
+@contextlib.contextmanager
+def notebook_project() -> Iterator[NotebookProject]:
+    """A temporary project: git repository, notebook, SQLite store, shell with the extension."""
+    with isolated_directory() as root:
         shell: InteractiveShell | None = None
         try:
             cell_ids = _write_notebook(root / "analysis.ipynb")
-            git = _commit(root, "analysis.ipynb")
+            git = git_commit(root, "analysis.ipynb")
             config = Config()
             config.HistoryManager.enabled = False
             shell = InteractiveShell.instance(config=config)
@@ -161,12 +176,6 @@ def notebook_project() -> Iterator[NotebookProject]:
             yield project
         finally:
             _close(shell)
-            os.chdir(saved_cwd)
-            mlflow_logger.setLevel(saved_level)
-            for name, value in saved_env.items():
-                os.environ.pop(name, None)
-                if value is not None:
-                    os.environ[name] = value
 
 
 def _write_notebook(path: Path) -> dict[str, str]:
@@ -177,7 +186,7 @@ def _write_notebook(path: Path) -> dict[str, str]:
     return {cell.source: cell.id for cell in cells}
 
 
-def _commit(root: Path, notebook: str) -> bool:
+def git_commit(root: Path, notebook: str) -> bool:
     """Commit the notebook to a new repository; False when git is missing or fails."""
     if shutil.which("git") is None:
         return False

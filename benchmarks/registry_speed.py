@@ -37,13 +37,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,8 +54,7 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, Run
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
 from benchmarks._common import Result, Target, interleaved, median, paired_ratios
-from benchmarks._notebook_project import _commit
-from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
+from benchmarks._notebook_project import git_commit, isolated_directory
 
 __all__ = ["NAME", "run"]
 
@@ -71,7 +68,6 @@ EXPERIMENT = "registry"
 NOTEBOOK = "credit_risk.ipynb"
 OWNER = "Credit Risk Analytics"
 PURPOSE = "Probability of default of retail loan applications"
-_ISOLATED_ENV = (*ENVIRONMENT_VARIABLES, "IPYTHONDIR")
 
 SETUP = """\
 import numpy as np
@@ -112,7 +108,7 @@ REGISTER = (
 def run(quick: bool = False) -> list[Result]:
     """Populate the store, then time lineage, inventory and their renderings."""
     rounds, warmup, cli_rounds = (3, 1, 2) if quick else (7, 2, 5)
-    with _isolated() as root:
+    with isolated_directory() as root:
         uri = f"sqlite:///{root / 'mlflow.db'}"
         started = time.perf_counter()
         template = _register_for_real(root, uri)
@@ -159,29 +155,6 @@ class Template:
     git: bool  # whether the notebook was committed to git (git state on runs and versions)
 
 
-@contextlib.contextmanager
-def _isolated() -> Iterator[Path]:
-    """A temporary directory as the working directory, with the tracking variables unset."""
-    saved_env = {name: os.environ.pop(name, None) for name in _ISOLATED_ENV}
-    saved_cwd = Path.cwd()
-    mlflow_logger = logging.getLogger("mlflow")
-    saved_level = mlflow_logger.level
-    with tempfile.TemporaryDirectory(prefix="jupyter-mlops-bench-") as tmp:
-        root = Path(tmp).resolve()
-        os.environ["IPYTHONDIR"] = str(root / "ipython")
-        mlflow_logger.setLevel(logging.WARNING)
-        os.chdir(root)
-        try:
-            yield root
-        finally:
-            os.chdir(saved_cwd)
-            mlflow_logger.setLevel(saved_level)
-            for name, value in saved_env.items():
-                os.environ.pop(name, None)
-                if value is not None:
-                    os.environ[name] = value
-
-
 def _register_for_real(root: Path, uri: str) -> Template:
     """Register ``model-000`` versions 1-3 with the magics, as a notebook user does."""
     import mlflow
@@ -197,7 +170,7 @@ def _register_for_real(root: Path, uri: str) -> Template:
     write: Any = nbformat.write
     notebook = root / NOTEBOOK
     write(v4.new_notebook(cells=cells), str(notebook))
-    git = _commit(root, NOTEBOOK)  # as in a real project: versions then carry the git commit
+    git = git_commit(root, NOTEBOOK)  # as in a real project: versions then carry the git commit
     ids = {cell.source: cell.id for cell in cells}
     config = Config()
     config.HistoryManager.enabled = False
