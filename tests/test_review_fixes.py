@@ -223,3 +223,12 @@ def test_tracking_password_is_never_printed_into_the_notebook(shell, mlflow_serv
     client = jupyter_mlops.core.session.current().resolved.client
     (run,) = client.search_runs([client.get_experiment_by_name("remote").experiment_id])
     assert run.info.status == "FINISHED" and run.data.metrics == {"m": 1.0}
+
+
+def test_a_trailing_comment_on_a_magic_line_is_ignored(shell, client):
+    shell.run_line_magic("mlops", "init --experiment commented  # where runs go")
+    result = shell.run_cell("%%mlops run --no-autolog --metrics m  # one run\nm = 2.0")
+    assert result.success
+    (run,) = runs_of(client, "commented")
+    assert run.data.metrics == {"m": 2.0}
+    assert run.data.tags["mlflow.runName"] != "#"

@@ -202,9 +202,10 @@ def _variable(namespace: dict[str, Any], name: str, flag: str) -> Any:
 
 
 def _parse(subcommand: str, rest: str) -> Any:
-    """Parse flags shell-style, so ``--name "first try"`` and ``--tag note="two words"`` work."""
+    """Parse flags shell-style, so ``--name "first try"``, ``--tag note="two words"`` and a
+    trailing ``# comment`` work."""
     try:
-        argv = shlex.split(rest)
+        argv = shlex.split(rest, comments=True)  # `%mlops init  # note` works as in Python
     except ValueError as exc:
         raise UsageError(f"%mlops {subcommand}: {exc} in {rest!r}") from None
     parser = _SUBCOMMANDS[subcommand].parser
