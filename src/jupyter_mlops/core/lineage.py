@@ -23,7 +23,7 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from jupyter_mlops.core.model_refs import ModelRef, get_model, model_versions, resolve_version
+from jupyter_mlops.core.model_refs import ModelRef, model_versions, resolve
 
 __all__ = ["LINEAGE_SCHEMA", "Edge", "LineageGraph", "Node", "build_lineage", "validation_status"]
 
@@ -107,8 +107,8 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
     Raises:
         MlopsError: NOT_FOUND for an unknown model, alias or version (with close matches).
     """
-    version = resolve_version(client, ref)
-    aliases = _aliases_by_version(dict(get_model(client, ref.name).aliases or {}))
+    model, version = resolve(client, ref)
+    aliases = _aliases_by_version(dict(model.aliases or {}))
     tags = dict(version.tags or {})
     run = _run(client, tags.get("mlops.source.run_id") or version.run_id)
     root = _version_node(version, aliases, root=True)

@@ -19,6 +19,7 @@ __all__ = [
     "mlflow_error",
     "model_versions",
     "parse_model_ref",
+    "resolve",
     "resolve_version",
     "suggest",
 ]
@@ -131,6 +132,11 @@ def resolve_version(client: MlflowClient, ref: ModelRef) -> ModelVersion:
     Raises:
         MlopsError: NOT_FOUND for an unknown model, alias or version (with what exists).
     """
+    return resolve(client, ref)[1]
+
+
+def resolve(client: MlflowClient, ref: ModelRef) -> tuple[RegisteredModel, ModelVersion]:
+    """The registered model and the version ``ref`` names (see :func:`resolve_version`)."""
     model = get_model(client, ref.name)
     if ref.alias is not None:
         aliases = dict(model.aliases or {})
@@ -140,15 +146,15 @@ def resolve_version(client: MlflowClient, ref: ModelRef) -> ModelVersion:
                 + suggest(ref.alias, aliases, "aliases"),
                 ErrorCode.NOT_FOUND,
             )
-        return client.get_model_version(ref.name, aliases[ref.alias])
+        return model, client.get_model_version(ref.name, aliases[ref.alias])
     versions = model_versions(client, ref.name)
     if not versions:
         raise MlopsError(f"model {ref.name!r} has no versions", ErrorCode.NOT_FOUND)
     if ref.version is None:
-        return versions[0]
+        return model, versions[0]
     for version in versions:
-        if version.version == ref.version or str(version.version) == ref.version:
-            return version
+        if str(version.version) == ref.version:
+            return model, version
     existing = ", ".join(str(v.version) for v in reversed(versions))
     raise MlopsError(
         f"model {ref.name!r} has no version {ref.version}; versions: {existing}",
