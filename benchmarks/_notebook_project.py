@@ -175,7 +175,7 @@ def notebook_project() -> Iterator[NotebookProject]:
                 )
             yield project
         finally:
-            _close(shell)
+            close_shell(shell)
 
 
 def _write_notebook(path: Path) -> dict[str, str]:
@@ -202,7 +202,8 @@ def git_commit(root: Path, notebook: str) -> bool:
     return True
 
 
-def _close(shell: InteractiveShell | None) -> None:
+def close_shell(shell: InteractiveShell | None) -> None:
+    """End leftover runs, unload the extension, drop the shell and reset MLflow's URI."""
     import mlflow
 
     import jupyter_mlops

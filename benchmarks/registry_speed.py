@@ -54,7 +54,7 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, Run
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
 from benchmarks._common import Result, Target, interleaved, median, paired_ratios
-from benchmarks._notebook_project import git_commit, isolated_directory
+from benchmarks._notebook_project import close_shell, git_commit, isolated_directory
 
 __all__ = ["NAME", "run"]
 
@@ -157,12 +157,9 @@ class Template:
 
 def _register_for_real(root: Path, uri: str) -> Template:
     """Register ``model-000`` versions 1-3 with the magics, as a notebook user does."""
-    import mlflow
     import nbformat
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
-
-    import jupyter_mlops
 
     _progress(f"registering model-000 versions 1-{REAL_VERSIONS} through %mlops register ...")
     v4: Any = nbformat.v4  # untyped
@@ -196,14 +193,7 @@ def _register_for_real(root: Path, uri: str) -> Template:
                 cell(TRAIN)
                 cell(REGISTER)
     finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        with contextlib.suppress(Exception):
-            shell.run_line_magic("unload_ext", "jupyter_mlops")
-        InteractiveShell.clear_instance()
-        jupyter_mlops.reset()
-        set_tracking_uri: Any = mlflow.set_tracking_uri  # None (back to the default) is untyped
-        set_tracking_uri(None)
+        close_shell(shell)
     client = MlflowClient(uri)
     version = client.get_model_version("model-000", str(REAL_VERSIONS))
     source_run = client.get_run(str(version.run_id))

@@ -203,14 +203,13 @@ def alias_history(
     """Print the recorded alias moves of MODEL, oldest first (or the state at --at)."""
     import json
 
-    from jupyter_mlops.core.ledger import alias_at, ledger_entries, parse_time
+    from jupyter_mlops.core.ledger import aliases_at, ledger_entries, parse_time
 
     moment = parse_time(at) if at is not None else None
     client, _ = _registry(tracking_uri)
     entries = ledger_entries(client, model, alias_name)
     if moment is not None:
-        aliases = sorted({e.alias for e in entries} | ({alias_name} if alias_name else set()))
-        held = {a: alias_at([e for e in entries if e.alias == a], moment) for a in aliases}
+        held = aliases_at(entries, moment, alias_name)
         if as_json:
             click.echo(
                 json.dumps(
@@ -224,7 +223,7 @@ def alias_history(
                 )
             )
             return
-        if not aliases:
+        if not held:
             click.echo(f"{model}: no alias moves recorded")
         for name, entry in held.items():
             if entry is None:

@@ -34,6 +34,7 @@ __all__ = [
     "LEDGER_PREFIX",
     "AliasMove",
     "alias_at",
+    "aliases_at",
     "ledger_entries",
     "move_alias",
     "parse_time",
@@ -227,6 +228,14 @@ def alias_at(entries: list[AliasMove], moment: datetime) -> AliasMove | None:
         if entry.when <= moment:
             held = entry
     return held
+
+
+def aliases_at(
+    entries: list[AliasMove], moment: datetime, alias: str | None = None
+) -> dict[str, AliasMove | None]:
+    """For each alias in ``entries`` (or just ``alias``): the entry in force at ``moment``."""
+    names = sorted({e.alias for e in entries} | ({alias} if alias else set()))
+    return {name: alias_at([e for e in entries if e.alias == name], moment) for name in names}
 
 
 def parse_time(text: str) -> datetime:

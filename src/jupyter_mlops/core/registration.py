@@ -1,6 +1,7 @@
 """Registering a fitted model as a new version, with lineage back to the run, cell and data.
 
-:func:`find_source_run` finds the run that produced a variable; :func:`register_model` logs
+:func:`~jupyter_mlops.core.source_run.find_source_run` finds the run that produced a variable;
+:func:`register_model` logs
 the model into that run (scikit-learn flavour, signature, input example), stores the training
 reference profile, creates the version with its lineage tags, sets the inventory fields on the
 registered model and, with ``alias``, moves the alias through the ledger.
@@ -13,24 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
+from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.capture import CellCode, recording
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.fingerprint import fingerprint, is_tabular
+from jupyter_mlops.core.fingerprint import fingerprint
 from jupyter_mlops.core.ledger import AliasMove, move_alias
 from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
 from jupyter_mlops.core.model_refs import mlflow_error
-from jupyter_mlops.core.orphans import owner_tags
-from jupyter_mlops.core.produced import OBJECTS_TAG, PRODUCED_TAG, did_produce
-from jupyter_mlops.core.profile import profile_data
 from jupyter_mlops.core.run_capture import Warn
-from jupyter_mlops.core.run_files import write_run_files
-from jupyter_mlops.core.run_list import notebook_filter
 from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.source_run import find_source_run
+from jupyter_mlops.core.training_data import TrainingData, check_data, store_profiles, training_data
 
 __all__ = [
     "INVENTORY_FIELDS",
@@ -50,16 +47,7 @@ INVENTORY_FIELDS = {
     "risk_tier": "mlops.risk_tier",
 }
 RISK_TIERS = ("1", "2", "3")
-_SEARCH_LIMIT = 500  # newest runs of the notebook looked at for the one that produced VAR
 _MAX_TAG = 100_000  # mlflow.utils.validation.MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """A DataFrame/Series the model was trained on, under the name the run recorded it."""
-
-    name: str
-    data: pd.DataFrame | pd.Series
 
 
 @dataclass(frozen=True)
@@ -149,51 +137,6 @@ class RegistrationRequest:
         return {INVENTORY_FIELDS[k]: str(v).strip() for k, v in fields.items() if v is not None}
 
 
-def find_source_run(
-    target: Target, variable: str, model: Any = None, warn: Warn | None = None
-) -> Run | None:
-    """The latest FINISHED run of ``target``'s notebook whose cell assigned or fitted
-    ``variable`` (None when there is none).
-
-    A run recorded by this very process is taken only if ``variable`` still holds the object
-    that run made: a model re-fitted or reassigned outside a recorded cell afterwards did not
-    come from it (then None is returned, with a warning, and a new run records the cell).
-    """
-    query, _, _ = notebook_filter(target)
-    status = "attributes.status = 'FINISHED'"
-    runs = target.client.search_runs(
-        [target.experiment_id],
-        filter_string=f"{query} and {status}" if query else status,
-        run_view_type=ViewType.ACTIVE_ONLY,
-        max_results=_SEARCH_LIMIT,
-        order_by=["attributes.start_time DESC"],
-    )
-    me = owner_tags()
-    replaced: list[str] = []
-    for run in runs:
-        tags = run.data.tags
-        if not did_produce(tags.get(PRODUCED_TAG), variable):
-            continue
-        if model is not None and all(tags.get(k) == v for k, v in me.items()):
-            try:
-                made = json.loads(tags.get(OBJECTS_TAG) or "{}").get(variable)
-            except ValueError:
-                made = None
-            if made == id(model):
-                return run
-            replaced.append(run.info.run_id)
-            continue
-        if not replaced:  # recorded by another (earlier) kernel: the latest such run
-            return run
-        break  # this kernel made the object later than that run
-    if replaced and warn is not None:
-        warn(
-            f"{variable} is not the object run {replaced[0][:12]} recorded (it was re-fitted "
-            "or reassigned outside a recorded cell); recording this cell as a new run"
-        )
-    return None
-
-
 def register_model(
     client: MlflowClient,
     run: Run,
@@ -225,8 +168,8 @@ def register_model(
     request = request.validated()
     name, alias = request.name, request.alias
     check_model(model, label)
-    _check_data(data)
-    training = _training_data(run, data, namespace or {}, note)
+    check_data(data)
+    training = training_data(run, data, namespace or {}, note)
     features = next((f for t in training if (f := feature_frame(model, t.data)) is not None), None)
     if features is None:
         note(
@@ -235,7 +178,7 @@ def register_model(
         )
     try:
         logged = log_sklearn_model(client, run, model, features)
-        profiles = _store_profiles(client, run, training)
+        profiles = store_profiles(client, run, training)
         version_tags = _version_tags(run, training, profiles)
         _ensure_model(client, name, request.inventory_tags())
         version = client.create_model_version(
@@ -273,15 +216,6 @@ def register_model(
     )
 
 
-def _check_data(data: TrainingData | None) -> None:
-    if data is not None and not is_tabular(data.data):
-        raise MlopsError(
-            f"the training data {data.name} is a {type(data.data).__name__}; "
-            "pass a pandas DataFrame",
-            ErrorCode.USAGE,
-        )
-
-
 def _snapshot(values: Mapping[str, Any], keys: str | None) -> str:
     """JSON of ``values`` that fits a registry tag: the chosen keys first if all do not fit."""
     text = json.dumps(dict(values), sort_keys=True)
@@ -290,42 +224,6 @@ def _snapshot(values: Mapping[str, Any], keys: str | None) -> str:
     chosen = {k: values[k] for k in (keys or "").split(",") if k in values}
     text = json.dumps(chosen, sort_keys=True)
     return text if len(text) <= _MAX_TAG else "{}"
-
-
-def _training_data(
-    run: Run, explicit: TrainingData | None, namespace: Mapping[str, Any], note: Warn
-) -> list[TrainingData]:
-    """The training inputs: ``explicit`` first, then the run's, if still the same data."""
-    found = [explicit] if explicit is not None else []
-    inputs = run.inputs.dataset_inputs if run.inputs else []
-    for item in inputs:
-        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "")
-        name = item.dataset.name
-        if context != "training" or any(t.name == name for t in found):
-            continue
-        value = namespace.get(name)
-        if not is_tabular(value):
-            continue
-        if fingerprint(value) != item.dataset.digest:
-            if explicit is not None:  # the caller named the training data already
-                continue
-            note(
-                f"{name} changed since run {run.info.run_id[:12]} used it; its reference "
-                "profile is not stored (pass --data to name the training data)"
-            )
-            continue
-        found.append(TrainingData(name, value))
-    return found
-
-
-def _store_profiles(client: MlflowClient, run: Run, training: Sequence[TrainingData]) -> list[str]:
-    files = {
-        f"reference/{t.name}.profile.json": json.dumps(profile_data(t.name, t.data), indent=1)
-        for t in training
-    }
-    if files:
-        write_run_files(run.info.artifact_uri, client.tracking_uri, files)
-    return list(files)
 
 
 def _version_tags(
@@ -404,7 +302,7 @@ def register_from(
     label = variable or "the model"
     request = request.validated()
     check_model(model, label)
-    _check_data(data)
+    check_data(data)
     client = target.client
     run = None
     if run_id is not None:
