@@ -1,10 +1,10 @@
 """Registering a fitted model as a new version, with lineage back to the run, cell and data.
 
-:func:`~jupyter_mlops.core.source_run.find_source_run` finds the run that produced a variable;
-:func:`register_model` logs
-the model into that run (scikit-learn flavour, signature, input example), stores the training
-reference profile, creates the version with its lineage tags, sets the inventory fields on the
-registered model and, with ``alias``, moves the alias through the ledger.
+:func:`register_from` finds the run that produced a variable
+(:mod:`~jupyter_mlops.core.source_run`) or records a new one; :func:`register_model` logs the
+model into that run (scikit-learn flavour, signature, input example), stores the training
+reference profiles, creates the version with its lineage tags, sets the inventory fields on
+the registered model and, with an alias, moves the alias through the ledger.
 """
 
 from __future__ import annotations
