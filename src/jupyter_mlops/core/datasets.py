@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.types import ColSpec, DataType, Schema
 
 from jupyter_mlops.core.fingerprint import FINGERPRINT_FORMAT, DataSummary
 
-__all__ = ["dataset_input", "referenced_names"]
+__all__ = [
+    "CONTEXT_TAG",
+    "data_fingerprints",
+    "dataset_input",
+    "fingerprint_tag",
+    "input_context",
+    "referenced_names",
+]
+
+#: MLflow's input tag saying how a dataset was used (training, evaluation, input).
+CONTEXT_TAG = "mlflow.data.context"
+_PREFIX, _SUFFIX = "mlops.data.", ".fingerprint"
 
 _TRAINING_CALLS = frozenset(
     {
@@ -106,7 +118,26 @@ def dataset_input(name: str, summary: DataSummary, context: str) -> DatasetInput
             }
         ),
     )
-    return DatasetInput(dataset=dataset, tags=[InputTag(key="mlflow.data.context", value=context)])
+    return DatasetInput(dataset=dataset, tags=[InputTag(key=CONTEXT_TAG, value=context)])
+
+
+def input_context(item: DatasetInput) -> str:
+    """How a recorded dataset input was used (``input`` when the run does not say)."""
+    return next((t.value for t in item.tags if t.key == CONTEXT_TAG), "input")
+
+
+def fingerprint_tag(name: str) -> str:
+    """The run or version tag holding the fingerprint of the data named ``name``."""
+    return f"{_PREFIX}{name}{_SUFFIX}"
+
+
+def data_fingerprints(tags: Mapping[str, str]) -> dict[str, str]:
+    """``{data name: fingerprint}`` from a run's or version's ``mlops.data.*`` tags, by name."""
+    return {
+        key[len(_PREFIX) : -len(_SUFFIX)]: value
+        for key, value in sorted(tags.items())
+        if key.startswith(_PREFIX) and key.endswith(_SUFFIX)
+    }
 
 
 def _colspec(summary: DataSummary) -> list[dict[str, object]]:

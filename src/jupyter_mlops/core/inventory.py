@@ -18,7 +18,8 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
-from jupyter_mlops.core.lineage import validation_status
+from jupyter_mlops.core.datasets import data_fingerprints
+from jupyter_mlops.core.lineage import utc_iso, validation_status
 
 __all__ = ["INVENTORY_SCHEMA", "REQUIRED_FIELDS", "Inventory", "InventoryRow", "build_inventory"]
 
@@ -182,11 +183,7 @@ def _row(model: RegisteredModel) -> InventoryRow:
     tags = dict(model.tags or {})
     latest = _latest(model)
     vtags = dict(latest.tags or {}) if latest is not None else {}
-    data = {
-        key[len("mlops.data.") : -len(".fingerprint")]: value
-        for key, value in sorted(vtags.items())
-        if key.startswith("mlops.data.") and key.endswith(".fingerprint")
-    }
+    data = data_fingerprints(vtags)
     source = vtags.get("mlops.notebook.path") or vtags.get("mlops.script.path")
     fields = {
         "owner": tags.get("mlops.owner"),
@@ -207,7 +204,7 @@ def _row(model: RegisteredModel) -> InventoryRow:
         source_notebook=source,
         source_cell=vtags.get("mlops.cell.id"),
         source_run_id=vtags.get("mlops.source.run_id") or (latest.run_id if latest else None),
-        registered=_iso(latest.creation_timestamp) if latest is not None else None,
+        registered=utc_iso(latest.creation_timestamp) if latest is not None else None,
         key_metrics=_key_metrics(vtags),
         validation=validation_status(latest) if latest is not None else "unvalidated",
         missing=tuple(missing),
@@ -224,12 +221,6 @@ def _key_metrics(tags: dict[str, str]) -> dict[str, float]:
     keys = [k for k in (tags.get("mlops.metrics.keys") or "").split(",") if k in metrics]
     chosen = keys or sorted(metrics)[:_KEY_METRICS]
     return {k: metrics[k] for k in chosen}
-
-
-def _iso(millis: int | None) -> str | None:
-    if not millis:
-        return None
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="seconds")
 
 
 def _pairs(values: dict[str, Any], sep: str = ",") -> str:

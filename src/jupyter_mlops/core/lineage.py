@@ -23,9 +23,18 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from jupyter_mlops.core.datasets import data_fingerprints
 from jupyter_mlops.core.model_refs import ModelRef, model_versions, resolve
 
-__all__ = ["LINEAGE_SCHEMA", "Edge", "LineageGraph", "Node", "build_lineage", "validation_status"]
+__all__ = [
+    "LINEAGE_SCHEMA",
+    "Edge",
+    "LineageGraph",
+    "Node",
+    "build_lineage",
+    "utc_iso",
+    "validation_status",
+]
 
 LINEAGE_SCHEMA = "jupyter-mlops/lineage/1"
 
@@ -156,7 +165,8 @@ def _run(client: MlflowClient, run_id: str | None) -> Run | None:
         return None  # deleted (or in a store we cannot see): the version's snapshot remains
 
 
-def _iso(millis: int | None) -> str | None:
+def utc_iso(millis: int | None) -> str | None:
+    """An MLflow timestamp (ms) as ISO 8601 UTC, to the second; None when unset."""
     if not millis:
         return None
     return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="seconds")
@@ -174,7 +184,7 @@ def _version_node(
             "name": version.name,
             "version": number,
             "aliases": aliases.get(number, []),
-            "created": _iso(version.creation_timestamp),
+            "created": utc_iso(version.creation_timestamp),
             "status": str(version.status),
             "run_id": tags.get("mlops.source.run_id") or version.run_id,
             "notebook_path": tags.get("mlops.notebook.path"),
@@ -221,8 +231,8 @@ def _run_node(run: Run | None, version: ModelVersion) -> Node:
             "name": info.run_name,
             "status": info.status,
             "experiment_id": info.experiment_id,
-            "start_time": _iso(info.start_time),
-            "end_time": _iso(info.end_time),
+            "start_time": utc_iso(info.start_time),
+            "end_time": utc_iso(info.end_time),
             "user": run_tags.get("mlflow.user"),
             "notebook_path": run_tags.get("mlops.notebook.path"),
             "script_path": run_tags.get("mlops.script.path"),
@@ -239,20 +249,14 @@ def _run_node(run: Run | None, version: ModelVersion) -> Node:
 
 
 def _datasets(tags: dict[str, str], run: Run | None) -> list[Node]:
-    """The version's training inputs, with rows and context from the run when it has them."""
-    recorded: dict[tuple[str, str], tuple[int | None, str]] = {}
-    for item in run.inputs.dataset_inputs if run is not None and run.inputs else []:
-        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "input")
-        recorded[(item.dataset.name, item.dataset.digest)] = (
-            _json(item.dataset.profile).get("num_rows"),
-            context,
-        )
+    """The version's training inputs, with their row counts from the run (or the version)."""
+    recorded: dict[tuple[str, str], int | None] = {
+        (item.dataset.name, item.dataset.digest): _json(item.dataset.profile).get("num_rows")
+        for item in (run.inputs.dataset_inputs if run is not None and run.inputs else [])
+    }
     nodes = []
-    for key, digest in tags.items():
-        if not (key.startswith("mlops.data.") and key.endswith(".fingerprint")):
-            continue
-        name = key[len("mlops.data.") : -len(".fingerprint")]
-        rows, _ = recorded.get((name, digest), (None, "training"))
+    for name, digest in data_fingerprints(tags).items():
+        rows = recorded.get((name, digest))
         if rows is None:
             rows = _int(tags.get(f"mlops.data.{name}.rows"))
         nodes.append(

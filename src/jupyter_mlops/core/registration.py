@@ -19,6 +19,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.capture import CellCode, recording
+from jupyter_mlops.core.datasets import data_fingerprints, fingerprint_tag, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.fingerprint import fingerprint
 from jupyter_mlops.core.ledger import AliasMove, move_alias
@@ -243,22 +244,15 @@ def _version_tags(
     ):
         if tags.get(theirs):
             version_tags[ours] = tags[theirs]
-    fingerprints = {
-        key[len("mlops.data.") : -len(".fingerprint")]: value
-        for key, value in tags.items()
-        if key.startswith("mlops.data.") and key.endswith(".fingerprint")
-    }
     contexts = {
-        item.dataset.name: next(
-            (t.value for t in item.tags if t.key == "mlflow.data.context"), "input"
-        )
+        item.dataset.name: input_context(item)
         for item in (run.inputs.dataset_inputs if run.inputs else [])
     }
-    for name, digest in fingerprints.items():
+    for name, digest in data_fingerprints(tags).items():
         if contexts.get(name) == "training":
-            version_tags[f"mlops.data.{name}.fingerprint"] = digest
+            version_tags[fingerprint_tag(name)] = digest
     for item in training:  # --data, possibly not recorded on the run
-        version_tags[f"mlops.data.{item.name}.fingerprint"] = fingerprint(item.data)
+        version_tags[fingerprint_tag(item.name)] = fingerprint(item.data)
         version_tags[f"mlops.data.{item.name}.rows"] = str(len(item.data))
     version_tags["mlops.params"] = _snapshot(run.data.params, tags.get("mlops.params.keys"))
     version_tags["mlops.metrics"] = _snapshot(run.data.metrics, tags.get("mlops.metrics.keys"))

@@ -23,7 +23,7 @@ from mlflow.entities import DatasetInput, Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.active_run import activate, deactivate, terminate
-from jupyter_mlops.core.datasets import dataset_input, referenced_names
+from jupyter_mlops.core.datasets import dataset_input, fingerprint_tag, referenced_names
 from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.git_state import GitState
 from jupyter_mlops.core.produced import (
@@ -231,7 +231,7 @@ class RunCapture:
             if chosen:
                 tags[f"mlops.{kind}.keys"] = ",".join(chosen)
         for name, (summary, _) in self._datasets.items():
-            tags[f"mlops.data.{name}.fingerprint"] = summary.fingerprint
+            tags[fingerprint_tag(name)] = summary.fingerprint
         produced = produced_tag_value(self.code.python or "", nested=self.code.script is not None)
         if produced is not None:  # lets `register VAR` find the run that made VAR
             tags[PRODUCED_TAG] = produced

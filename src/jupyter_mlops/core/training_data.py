@@ -13,6 +13,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from jupyter_mlops.core.datasets import input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.fingerprint import fingerprint, is_tabular
 from jupyter_mlops.core.profile import profile_data
@@ -47,9 +48,8 @@ def training_data(
     found = [explicit] if explicit is not None else []
     inputs = run.inputs.dataset_inputs if run.inputs else []
     for item in inputs:
-        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "")
         name = item.dataset.name
-        if context != "training" or any(t.name == name for t in found):
+        if input_context(item) != "training" or any(t.name == name for t in found):
             continue
         value = namespace.get(name)
         if not is_tabular(value):
