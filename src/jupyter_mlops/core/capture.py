@@ -16,6 +16,7 @@ import mlflow
 from jupyter_mlops.core.autolog import sklearn_autolog
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.identity import current_user
+from jupyter_mlops.core.job_context import current_job
 from jupyter_mlops.core.orphans import owner_tags
 from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
@@ -60,9 +61,14 @@ def start_capture(
     name: str | None = None,
     tags: Mapping[str, str] | None = None,
     parent_run_id: str | None = None,
+    system_tags: Mapping[str, str] | None = None,
     warn: Warn | None = None,
 ) -> RunCapture:
     """Create the run in ``target`` with its lineage, user and owner tags (not yet active).
+
+    ``system_tags`` are jupyter-mlops' own tags from the adapters (e.g. the hidden-state
+    guard), not checked as user tags are. Inside ``jupyter-mlops run`` the run is tagged with
+    the job and becomes a child of the job's run.
 
     Raises:
         MlopsError: USAGE for reserved tag keys; TRACKING_UNAVAILABLE when the run cannot be
@@ -71,9 +77,13 @@ def start_capture(
     user_tags = validate_tags(tags or {})
     git = start_git_probe(target, code)
     lineage = lineage_tags(target, code)
-    all_tags = {**user_tags, **lineage}
+    all_tags = {**user_tags, **lineage, **(system_tags or {})}
     all_tags["mlflow.user"] = current_user()
     all_tags.update(owner_tags())
+    job = current_job()
+    if job is not None:
+        all_tags.update(job.tags())
+        parent_run_id = parent_run_id or job.parent_run_id()
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_name = name or _default_name(target, code)
@@ -100,6 +110,7 @@ def recording(
     tags: Mapping[str, str] | None = None,
     autolog: bool = True,
     parent_run_id: str | None = None,
+    system_tags: Mapping[str, str] | None = None,
     warn: Warn | None = None,
 ) -> Iterator[RunCapture]:
     """Record the ``with`` body as one run; the shared path of ``%%mlops run`` and ``run()``.
@@ -117,7 +128,13 @@ def recording(
     if parent_run_id is None and (active := mlflow.active_run()) is not None:
         parent_run_id = active.info.run_id
     capture = start_capture(
-        target, code, name=name, tags=tags, parent_run_id=parent_run_id, warn=warn
+        target,
+        code,
+        name=name,
+        tags=tags,
+        parent_run_id=parent_run_id,
+        system_tags=system_tags,
+        warn=warn,
     )
     error: BaseException | None = None
     try:
