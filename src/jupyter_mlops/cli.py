@@ -102,6 +102,113 @@ def _registry(tracking_uri: str | None) -> tuple[MlflowClient, str]:
     return client, settings.display_uri
 
 
+@main.command("run")
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter; VALUE is converted to the parameter's declared type. Repeatable.",
+)
+@click.option(
+    "-f",
+    "--parameters-file",
+    "parameter_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="YAML file of parameter values (-p wins over it).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Executed notebook [default: build/jobs/<job>/<UTC time>.ipynb in the project root].",
+)
+@click.option("--experiment", default=None, help="Experiment of the job's runs.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help=f"Stop the job after this long (exit {124}).",
+)
+@click.option(
+    "--cwd",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Working directory of the kernel [default: the notebook's folder].",
+)
+@_tracking_uri_option
+def run_job(
+    notebook: Path,
+    parameters: tuple[tuple[str, str], ...],
+    parameter_file: Path | None,
+    output: Path | None,
+    experiment: str | None,
+    timeout: float | None,
+    cwd: Path | None,
+    tracking_uri: str | None,
+) -> None:
+    """Execute NOTEBOOK as a job in a clean kernel, recorded as one MLflow run with a child
+    run per %%mlops cell.
+
+    Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters, 124 timeout, 130 Ctrl-C,
+    138 the kernel died, 143 SIGTERM.
+    """
+    import signal
+
+    from jupyter_mlops.core.jobs import JobRun, prepare_job
+
+    job = prepare_job(
+        notebook,
+        parameters=parameters,
+        parameter_file=parameter_file,
+        output=output,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
+        timeout=timeout,
+        cwd=cwd,
+    )
+    click.echo(f"Running {job.notebook} as job {job.name!r} in a fresh kernel ...", err=True)
+    job_run = JobRun(job, progress_bar=sys.stderr.isatty())
+
+    def stop(signum: int, _frame: object) -> None:
+        job_run.cancel("terminated" if signum == signal.SIGTERM else "interrupted")
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = job_run.start().wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert result is not None
+    click.echo(result.to_text())
+    if result.exit_code != 0:
+        click.echo(
+            f"jupyter-mlops: error: job {job.name!r} {result.outcome.replace('_', ' ')}: "
+            f"{result.message} (executed notebook: {job.output})",
+            err=True,
+        )
+        sys.exit(result.exit_code)
+    _explore_hints(result)
+
+
+def _explore_hints(result: Any) -> None:
+    from jupyter_mlops.core.tracking import ui_command
+
+    settings = result.job.settings
+    click.echo("")
+    click.echo(f"To explore, run in {settings.project_root}:")
+    for child in result.children:
+        for version in child.versions:
+            click.echo(f"  jupyter-mlops lineage {version}")
+    click.echo("  jupyter-mlops inventory")
+    click.echo(f"  {ui_command(settings.tracking_uri, settings.project_root)}")
+
+
 @main.command()
 @click.argument("ref", metavar="MODEL[@ALIAS|/VERSION]")
 @click.option(
@@ -275,3 +382,86 @@ def _describe_move(entry: Any) -> str:
         f"{entry.model}@{entry.alias}: {was} -> version {entry.to_version} "
         f"(recorded {entry.time} by {entry.actor})"
     )
+
+
+@main.group()
+def job() -> None:
+    """Make a notebook a typed, parameterised job; show its contract; generate CI for it."""
+
+
+@job.command("init")
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--name", default=None, help="Job name [default: the notebook's name].")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME[:TYPE]=DEFAULT",
+    help="Declare (or change) a parameter; TYPE is int, float, str, bool, list, dict, date, "
+    "datetime (inferred from DEFAULT when left out). Repeatable.",
+)
+@click.option("--model", default=None, help="The registered model the job produces.")
+@click.option("--experiment", default=None, help="Experiment of the job's runs.")
+def job_init(
+    notebook: Path,
+    name: str | None,
+    params: tuple[str, ...],
+    model: str | None,
+    experiment: str | None,
+) -> None:
+    """Write the job contract into NOTEBOOK (metadata.jupyter_mlops.job)."""
+    from jupyter_mlops.core.job_contract import init_job
+    from jupyter_mlops.core.job_parameters import parse_declaration
+
+    declarations = [parse_declaration(p) for p in params]
+    result = init_job(
+        notebook, name=name, declarations=declarations, model=model, experiment=experiment
+    )
+    for change in result.changes:
+        click.echo(f"- {change}")
+    click.echo(result.contract.to_text())
+
+
+@job.command("show")
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
+def job_show(notebook: Path, as_json: bool) -> None:
+    """Print NOTEBOOK's job contract (inferred from its parameters cell when none is stored)."""
+    import json
+
+    from jupyter_mlops.core.job_contract import job_contract
+
+    contract = job_contract(notebook)
+    if as_json:
+        click.echo(json.dumps({**contract.to_dict(), "declared": contract.declared}, indent=2))
+    else:
+        click.echo(contract.to_text())
+
+
+@job.command("ci")
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--github", is_flag=True, help="Write a GitHub Actions workflow (the only target for now)."
+)
+@click.option(
+    "--schedule",
+    metavar="CRON",
+    default=None,
+    help="Also run on this cron schedule, 5 fields in UTC (e.g. '0 3 * * 1').",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Workflow file [default: .github/workflows/<job>.yml in the repository root].",
+)
+def job_ci(notebook: Path, github: bool, schedule: str | None, output: Path | None) -> None:
+    """Write a CI workflow that runs NOTEBOOK as a job, on demand (one input per parameter)
+    and on an optional schedule, and uploads the executed notebook."""
+    from jupyter_mlops.core.job_workflow import write_workflow
+
+    if not github:
+        raise click.UsageError("only --github is supported for now: pass --github")
+    written = write_workflow(notebook, schedule=schedule, output=output)
+    click.echo(f"wrote {written.path}")
+    click.echo(written.summary)

@@ -38,6 +38,7 @@ __all__ = [
     "find_project_root",
     "read_project_config",
     "resolve_settings",
+    "sqlite_database",
 ]
 
 #: Experiment used when neither a name nor a notebook is known. Not MLflow's "Default": that
@@ -211,3 +212,15 @@ def _first(*candidates: tuple[str, str | None]) -> tuple[str, str] | None:
         if value is not None and value.strip():
             return value.strip(), source
     return None
+
+
+def sqlite_database(uri: str) -> Path | None:
+    """Return the database file of a ``sqlite:///`` URI (None for other schemes or in-memory)."""
+    if not uri.startswith("sqlite://"):
+        return None
+    path = uri[len("sqlite://") :].split("?", 1)[0]
+    if path.startswith("/"):
+        path = path[1:]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser().resolve()

@@ -1,25 +1,273 @@
 """Executing a notebook in a fresh kernel with papermill: the one place we call papermill.
 
-The kernel is told which notebook it runs (``JUPYTER_MLOPS_NOTEBOOK``), so lineage names the
-input notebook, not the output. On POSIX the kernel talks over IPC sockets (files only this
-user can open) instead of TCP ports on localhost, which also spares users ipykernel's warning
-about unencrypted TCP.
+:class:`NotebookExecution` runs papermill on a worker thread so that its owner can watch the
+progress (cells done / total), enforce a deadline and cancel it from any thread or a signal
+handler: cancelling interrupts the kernel (the running cell gets ``KeyboardInterrupt``, so a
+``%%mlops run`` cell ends its run KILLED) and, if it has not stopped after a grace period,
+kills it. papermill still writes the output notebook in every case.
+
+The kernel gets its environment explicitly (never by changing this process's environment,
+so several executions can run side by side): ``JUPYTER_MLOPS_NOTEBOOK`` names the input
+notebook, so lineage names it rather than the output. On POSIX the kernel talks over IPC
+sockets (files only this user can open) instead of TCP ports on localhost.
+
+Typed parameters are injected typed: papermill writes ints, floats, bools, lists and dicts
+as Python literals; we add dates and datetimes (papermill would inject them as text).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from traitlets.config import Config
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NOTEBOOK_ENV
 
-__all__ = ["execute_notebook"]
+__all__ = ["CellFailure", "ExecutionOutcome", "NotebookExecution", "execute_notebook"]
+
+ENGINE_NAME = "jupyter-mlops"
+_GRACE_S = 10.0  # after an interrupt, how long the kernel may take before it is killed
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    """The cell that failed: its position, execution count, id and error."""
+
+    index: int  # 0-based position among the executed notebook's code cells
+    execution_count: int | None
+    cell_id: str | None
+    ename: str
+    evalue: str
+    first_line: str  # the cell's first source line, to recognise it
+
+    def describe(self) -> str:
+        """One readable line: which cell, and what it raised."""
+        count = f" [{self.execution_count}]" if self.execution_count is not None else ""
+        return (
+            f"code cell {self.index + 1}{count} ({self.first_line!r}) failed: "
+            f"{self.ename}: {self.evalue}".rstrip(": ")
+        )
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """How an execution ended.
+
+    ``kind`` is one of ``succeeded``, ``cell_failed``, ``kernel_died``, ``cancelled`` (with
+    the ``reason`` given to :meth:`NotebookExecution.cancel`) and ``error`` (papermill or
+    the kernel could not run the notebook at all).
+    """
+
+    kind: str
+    output: Path
+    cells_done: int
+    cells_total: int
+    failure: CellFailure | None = None
+    reason: str | None = None
+    message: str = ""
+
+
+class NotebookExecution:
+    """One papermill execution on a worker thread; :meth:`start`, then :meth:`wait`."""
+
+    def __init__(
+        self,
+        notebook: Path,
+        output: Path,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        progress_bar: bool = False,
+        on_cell: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.notebook = notebook.resolve()
+        self.output = output.resolve()
+        self.parameters = dict(parameters or {})
+        self.cwd = (cwd or self.notebook.parent).resolve()
+        self.env = {**os.environ, **(env or {}), NOTEBOOK_ENV: str(self.notebook)}
+        self.progress_bar = progress_bar
+        self.on_cell = on_cell
+        self.cells_done = 0
+        self.cells_total = 0
+        self._client: Any = None  # papermill's NotebookClient, once created
+        self._cancel_reason: str | None = None
+        self._cancelled_at: float | None = None
+        self._killed = False
+        self._outcome: ExecutionOutcome | None = None
+        self._thread = threading.Thread(target=self._execute, name="jupyter-mlops-papermill")
+
+    # -- control ---------------------------------------------------------------------------
+    def start(self) -> NotebookExecution:
+        """Start executing on the worker thread; returns at once."""
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+        return self
+
+    def cancel(self, reason: str) -> None:
+        """Stop the execution: interrupt the kernel now, kill it after a grace period (see
+        :meth:`wait`). Safe to call from a signal handler and more than once."""
+        if self._cancel_reason is None:
+            self._cancel_reason = reason
+            self._cancelled_at = time.monotonic()
+        self._signal_kernel(signal.SIGINT)
+
+    @property
+    def cancel_reason(self) -> str | None:
+        """Why :meth:`cancel` was called, None when it was not."""
+        return self._cancel_reason
+
+    def wait(self, timeout: float | None = None) -> ExecutionOutcome | None:
+        """Wait up to ``timeout`` seconds (None: until done); the outcome, or None if still
+        running. While cancelled, a kernel that ignores the interrupt is killed after the
+        grace period."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._thread.is_alive():
+            step = 0.2 if deadline is None else min(0.2, max(0.0, deadline - time.monotonic()))
+            self._thread.join(step)
+            self._escalate()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        return self._outcome if not self._thread.is_alive() else None
+
+    def _escalate(self) -> None:
+        if self._cancelled_at is None or self._killed:
+            return
+        if time.monotonic() - self._cancelled_at > _GRACE_S:
+            self._killed = self._signal_kernel(signal.SIGKILL)
+
+    def _signal_kernel(self, signum: int) -> bool:
+        manager = getattr(self._client, "km", None)
+        provisioner = getattr(manager, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if not isinstance(pid, int):
+            return False
+        try:
+            os.kill(pid, signum)
+        except OSError:  # already gone
+            return False
+        return True
+
+    # -- the worker ------------------------------------------------------------------------
+    def _execute(self) -> None:
+        import nbclient.exceptions
+        import papermill
+
+        _register_engine()
+        try:
+            papermill.execute_notebook(
+                str(self.notebook),
+                str(self.output),
+                parameters=self.parameters,
+                # the kernel gets ``cwd`` from the engine: papermill's own ``cwd`` would
+                # chdir this whole process
+                progress_bar=self.progress_bar,
+                kernel_name="python3",
+                engine_name=ENGINE_NAME,
+                jupyter_mlops_execution=self,
+            )
+            self._finish("succeeded")
+        except papermill.PapermillExecutionError as exc:
+            if self._cancel_reason is not None:
+                self._finish("cancelled")
+            else:
+                self._finish("cell_failed", failure=self._failure(exc))
+        except nbclient.exceptions.DeadKernelError as exc:
+            self._finish("cancelled" if self._cancel_reason else "kernel_died", message=str(exc))
+        except _Cancelled:
+            self._finish("cancelled")
+        except Exception as exc:
+            if self._cancel_reason is not None:
+                self._finish("cancelled", message=str(exc))
+            else:
+                self._finish("error", message=f"{type(exc).__name__}: {exc}")
+
+    def _finish(self, kind: str, *, failure: CellFailure | None = None, message: str = "") -> None:
+        self._outcome = ExecutionOutcome(
+            kind=kind,
+            output=self.output,
+            cells_done=self.cells_done,
+            cells_total=self.cells_total,
+            failure=failure,
+            reason=self._cancel_reason if kind == "cancelled" else None,
+            message=message,
+        )
+
+    def _failure(self, exc: Any) -> CellFailure:
+        """Describe the failed cell from the output notebook (papermill inserts error banners
+        there, so its ``cell_index`` is not a position in the file)."""
+        ename, evalue = str(exc.ename), _first_line(str(exc.evalue))
+        source = exc.source if isinstance(exc.source, str) else "".join(exc.source or [])
+        cell_id = None
+        try:
+            import nbformat
+
+            cells = nbformat.read(str(self.output), as_version=4).cells  # type: ignore[no-untyped-call]
+        except Exception:  # unreadable output: report what papermill said
+            cells = []
+        failed = [
+            c for c in cells if (c.get("metadata", {}).get("papermill") or {}).get("exception")
+        ]
+        if failed:
+            cell = failed[0]
+            cell_id = cell.get("id")
+            if ename == "CellExecutionError" and not evalue:
+                # e.g. a magic's UsageError: IPython prints it to stderr, no error output
+                ename, evalue = _last_error_line(cell.get("outputs", []))
+        code_cells = [c for c in cells if c.get("cell_type") == "code"]
+        index = next((i for i, c in enumerate(code_cells) if failed and c is failed[0]), None)
+        return CellFailure(
+            index=index if index is not None else int(exc.cell_index),
+            execution_count=exc.exec_count,
+            cell_id=cell_id,
+            ename=ename,
+            evalue=evalue,
+            first_line=(source.splitlines() or [""])[0][:80],
+        )
+
+    # -- called by the engine on the worker thread -----------------------------------------
+    def _attach(self, client: Any, total: int) -> None:
+        self._client = client
+        self.cells_total = total
+        if self._cancel_reason is not None:  # cancelled before the kernel existed
+            raise _Cancelled()
+
+    def _cell_started(self) -> None:
+        if self._cancel_reason is not None:
+            raise _Cancelled()
+
+    def _cell_completed(self, is_code: bool) -> None:
+        if is_code:
+            self.cells_done += 1
+            if self.on_cell is not None:
+                self.on_cell(self.cells_done, self.cells_total)
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else ""
+
+
+def _last_error_line(outputs: list[Any]) -> tuple[str, str]:
+    """(name, message) from the last stderr line that looks like ``Name: message``."""
+    for output in reversed(outputs):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            for line in reversed(str(output.get("text", "")).strip().splitlines()):
+                name, sep, message = line.partition(": ")
+                if sep and name.isidentifier():
+                    return name, message.strip()
+    return "CellExecutionError", "the cell failed without an error message"
+
+
+class _Cancelled(Exception):
+    """Raised on the worker thread to stop before the next cell."""
 
 
 def execute_notebook(
@@ -28,46 +276,103 @@ def execute_notebook(
     *,
     parameters: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
     progress: bool = False,
 ) -> None:
-    """Execute ``notebook`` into ``output`` in a fresh ``python3`` kernel.
+    """Execute ``notebook`` into ``output`` in a fresh ``python3`` kernel and wait.
 
     Raises:
-        MlopsError: INTERNAL when a cell fails, naming the cell and the error; the executed
-            notebook is still written to ``output``.
+        MlopsError: INTERNAL when a cell fails (naming the cell and the error; the executed
+            notebook is still written to ``output``) or the kernel dies.
     """
-    import papermill
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    config = Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
-    with _environment(NOTEBOOK_ENV, str(notebook)):
-        try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=dict(parameters or {}),
-                cwd=str(cwd or notebook.parent),
-                progress_bar=progress,
-                kernel_name="python3",
-                config=config,
-            )
-        except papermill.PapermillExecutionError as exc:
-            raise MlopsError(
-                f"cell {exc.exec_count} of {notebook.name} failed: {exc.ename}: {exc.evalue} "
-                f"(executed notebook written to {output})",
-                ErrorCode.INTERNAL,
-            ) from exc
-
-
-@contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    """Set one variable for the kernel to inherit, restoring the previous value after."""
-    previous = os.environ.get(name)
-    os.environ[name] = value
+    execution = NotebookExecution(
+        notebook, output, parameters=parameters, cwd=cwd, env=env, progress_bar=progress
+    ).start()
     try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+        outcome = execution.wait()
+    except KeyboardInterrupt:
+        execution.cancel("interrupted")
+        execution.wait()
+        raise
+    assert outcome is not None
+    if outcome.kind == "succeeded":
+        return
+    detail = outcome.failure.describe() if outcome.failure else outcome.message or outcome.kind
+    raise MlopsError(
+        f"{notebook.name}: {detail} (executed notebook written to {outcome.output})",
+        ErrorCode.INTERNAL,
+    )
+
+
+# -- papermill integration -------------------------------------------------------------------
+
+_registered = threading.Lock()
+_done: list[bool] = []
+
+
+def _register_engine() -> None:
+    """Register our papermill engine and the date-aware translator (once per process)."""
+    with _registered:
+        if _done:
+            return
+        from papermill.engines import NBClientEngine, papermill_engines
+        from papermill.translators import PythonTranslator, papermill_translators
+
+        class _Translator(PythonTranslator):  # type: ignore[misc]
+            """papermill's Python translator, plus dates and datetimes as real values."""
+
+            @classmethod
+            def translate(cls, val: Any) -> str:
+                if isinstance(val, (dt.date, dt.datetime)):
+                    kind = "datetime" if isinstance(val, dt.datetime) else "date"
+                    return f'__import__("datetime").{kind}.fromisoformat("{val.isoformat()}")'
+                return str(super().translate(val))
+
+        class _Engine(NBClientEngine):  # type: ignore[misc]
+            """papermill's nbclient engine, reporting to a :class:`NotebookExecution`."""
+
+            @classmethod
+            def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+                from papermill.clientwrap import PapermillNotebookClient
+                from papermill.utils import merge_kwargs, remove_args
+                from traitlets.config import Config
+
+                execution: NotebookExecution = kwargs.pop("jupyter_mlops_execution")
+                execution_timeout = kwargs.pop("execution_timeout", None)
+                start_timeout = kwargs.pop("start_timeout", 60)
+                kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+                final = merge_kwargs(
+                    kwargs,
+                    timeout=execution_timeout,
+                    startup_timeout=start_timeout,
+                    kernel_name=kernel_name,
+                    log_output=kwargs.pop("log_output", False),
+                )
+                if os.name == "posix":
+                    final["config"] = Config({"KernelManager": {"transport": "ipc"}})
+                _watch_cells(nb_man, execution)
+                client = PapermillNotebookClient(nb_man, **final)
+                code_cells = sum(1 for c in nb_man.nb.cells if c.get("cell_type") == "code")
+                execution._attach(client, code_cells)
+                return client.execute(env=execution.env, cwd=str(execution.cwd))
+
+        papermill_translators.register("python", _Translator)
+        papermill_engines.register(ENGINE_NAME, _Engine)
+        _done.append(True)
+
+
+def _watch_cells(nb_man: Any, execution: NotebookExecution) -> None:
+    """Wrap papermill's per-cell callbacks so the execution sees each cell start and end."""
+    started, completed = nb_man.cell_start, nb_man.cell_complete
+
+    def cell_start(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
+        execution._cell_started()
+        return started(cell, cell_index, **kwargs)
+
+    def cell_complete(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
+        result = completed(cell, cell_index, **kwargs)
+        execution._cell_completed(cell.get("cell_type") == "code")
+        return result
+
+    nb_man.cell_start = cell_start
+    nb_man.cell_complete = cell_complete

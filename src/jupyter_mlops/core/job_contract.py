@@ -147,7 +147,7 @@ def read_notebook(path: Path) -> Any:
     if not path.is_file():
         raise MlopsError(f"notebook {path} does not exist", ErrorCode.NOT_FOUND)
     try:
-        return nbformat.read(str(path), as_version=4)
+        return nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises JSON, validation and version errors
         raise MlopsError(
             f"{path} is not a readable notebook: {str(exc).splitlines()[0] if str(exc) else exc}",
@@ -179,7 +179,9 @@ def job_contract(path: Path, notebook: Any | None = None) -> JobContract:
     cell_id = notebook.cells[index].get("id") if index is not None else None
     stored = (notebook.metadata.get(METADATA_KEY) or {}).get("job")
     if stored is None:
-        return JobContract(name=_default_name(path), parameters=tuple(in_cell), parameters_cell=cell_id)
+        return JobContract(
+            name=_default_name(path), parameters=tuple(in_cell), parameters_cell=cell_id
+        )
     contract = JobContract.from_dict(stored, notebook=path)
     declared = {p.name: p for p in contract.parameters}
     notes: list[str] = []
@@ -198,9 +200,7 @@ def job_contract(path: Path, notebook: Any | None = None) -> JobContract:
         notes.append(
             f"parameter {name!r} is in the contract but not in the parameters cell; it is ignored"
         )
-    return replace(
-        contract, parameters=tuple(merged), parameters_cell=cell_id, notes=tuple(notes)
-    )
+    return replace(contract, parameters=tuple(merged), parameters_cell=cell_id, notes=tuple(notes))
 
 
 def _default_name(path: Path) -> str:
@@ -312,7 +312,9 @@ def _adopt_or_create(
     if not declarations:
         changes.append("no parameters cell and no --param: the job takes no parameters")
         return None
-    cell = nbformat.v4.new_code_cell(source="", metadata={"tags": [PARAMETERS_TAG]})
+    cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]
+        source="", metadata={"tags": [PARAMETERS_TAG]}
+    )
     if (notebook.get("nbformat"), notebook.get("nbformat_minor", 0)) < (4, 5):
         cell.pop("id", None)  # cell ids exist from nbformat 4.5 on
     first_code = next(
@@ -388,7 +390,7 @@ def write_notebook(notebook: Any, path: Path) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            nbformat.write(notebook, stream)
+            nbformat.write(notebook, stream)  # type: ignore[no-untyped-call]
         if mode is not None:
             os.chmod(temporary, mode)
         os.replace(temporary, path)

@@ -127,6 +127,7 @@ def parse_parameter_cell(source: str) -> list[ParameterSpec]:
         name = _assigned_name(node)
         if name is None:
             continue
+        assert isinstance(node, (ast.AnnAssign, ast.Assign))  # what _assigned_name accepts
         annotation = node.annotation if isinstance(node, ast.AnnAssign) else None
         value = node.value
         kind, nullable = _type_of(annotation, value)
@@ -444,7 +445,9 @@ def format_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    return json.dumps(value) if isinstance(value, (list, dict, bool)) or value is None else str(value)
+    return (
+        json.dumps(value) if isinstance(value, (list, dict, bool)) or value is None else str(value)
+    )
 
 
 def to_json_value(value: Any) -> Any:
@@ -486,7 +489,9 @@ def resolve_values(
             not convert to its parameter's type.
     """
     by_name = {spec.name: spec for spec in specs}
-    unknown = [n for n in [*(from_file or {}), *(n for n, _ in from_command_line)] if n not in by_name]
+    unknown = [
+        n for n in [*(from_file or {}), *(n for n, _ in from_command_line)] if n not in by_name
+    ]
     if unknown:
         valid = ", ".join(by_name) or "none: the notebook has no parameters cell"
         raise MlopsError(

@@ -36,6 +36,7 @@ __all__ = [
     "discover_notebook",
     "find_cell_id",
     "notebook_snapshot",
+    "redacted_notebook_text",
     "script_file",
 ]
 
@@ -118,7 +119,7 @@ def notebook_snapshot(notebook: Path) -> str | None:
         return None
     key = (notebook, stat.st_mtime_ns, stat.st_size)
     if _SNAPSHOT_CACHE.get("key") != key:
-        _SNAPSHOT_CACHE.update(key=key, text=_redacted_snapshot(notebook))
+        _SNAPSHOT_CACHE.update(key=key, text=redacted_notebook_text(notebook))
     text = _SNAPSHOT_CACHE["text"]
     return text if isinstance(text, str) else None
 
@@ -126,7 +127,9 @@ def notebook_snapshot(notebook: Path) -> str | None:
 _SNAPSHOT_CACHE: dict[str, object] = {}
 
 
-def _redacted_snapshot(notebook: Path) -> str | None:
+def redacted_notebook_text(notebook: Path) -> str | None:
+    """The notebook file as JSON text with secrets masked in sources and text outputs; None
+    when it cannot be read as a notebook."""
     document = _load(notebook)
     if document is None:
         return None

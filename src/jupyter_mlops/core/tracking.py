@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from jupyter_mlops.core.config import sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import mask_uri
 
@@ -26,18 +27,6 @@ _PROBE_TIMEOUT_S = 5.0
 # Tracking URIs MLflow accepts without "scheme://".
 _BARE_URIS = frozenset({"databricks", "databricks-uc", "uc"})
 _FIX_HINT = "pass another one with `%mlops init --tracking-uri URI` or set MLFLOW_TRACKING_URI"
-
-
-def sqlite_database(uri: str) -> Path | None:
-    """Return the database file of a ``sqlite:///`` URI (None for other schemes or in-memory)."""
-    if not uri.startswith("sqlite://"):
-        return None
-    path = uri[len("sqlite://") :].split("?", 1)[0]
-    if path.startswith("/"):
-        path = path[1:]
-    if not path or path == ":memory:":
-        return None
-    return Path(path).expanduser().resolve()
 
 
 def ui_command(uri: str, project_root: Path) -> str:

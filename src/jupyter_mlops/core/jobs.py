@@ -1,0 +1,569 @@
+"""Running a notebook as a job: ``jupyter-mlops run``.
+
+:func:`prepare_job` checks everything that can be checked without a kernel (the notebook,
+its job contract, every parameter value against its declared type, the output path) and
+imports nothing heavy. :class:`JobRun` then executes it:
+
+* the kernel starts at once with the job's environment (tracking URI, experiment, job id);
+* meanwhile, on another thread, the job's parent MLflow run is created (tags
+  ``mlops.job.name``, ``mlops.job.parameters``, ``mlflow.source.*``; params = the typed
+  parameters) and its id handed to the kernel (:mod:`jupyter_mlops.core.job_context`), so
+  importing MLflow here overlaps the kernel's start instead of adding to it;
+* every ``%%mlops run`` inside is a child of that run;
+* afterwards the executed notebook is logged on the job run, children the kernel could not
+  link (or end) are linked and ended KILLED, and the job run ends FINISHED, FAILED or KILLED.
+  No run is left RUNNING, whatever happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_database
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
+from jupyter_mlops.core.job_context import (
+    HIDDEN_STATE_TAG,
+    JOB_ID_ENV,
+    JOB_ID_TAG,
+    JOB_NAME_ENV,
+    JOB_NAME_TAG,
+    JOB_PARENT_ENV,
+)
+from jupyter_mlops.core.job_contract import JobContract, job_contract
+from jupyter_mlops.core.job_parameters import format_value, resolve_values, to_json_value
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from jupyter_mlops.core.session import Target
+
+__all__ = [
+    "EXIT_CODES",
+    "ChildRun",
+    "JobResult",
+    "JobRun",
+    "PreparedJob",
+    "load_parameter_file",
+    "prepare_job",
+]
+
+PARAMETERS_TAG = "mlops.job.parameters"
+PARAMETER_TYPES_TAG = "mlops.job.parameter_types"
+OUTCOME_TAG = "mlops.job.outcome"
+OUTPUT_ARTIFACT = "job/output.ipynb"
+
+#: Exit code of ``jupyter-mlops run`` per outcome. 138 is papermill's for a dead kernel; 124
+#: is what ``timeout(1)`` uses; 130 / 143 are the shell's for SIGINT / SIGTERM.
+EXIT_CODES = {
+    "succeeded": 0,
+    "cell_failed": 1,
+    "error": 1,
+    "kernel_died": 138,
+    "timeout": 124,
+    "interrupted": 130,
+    "terminated": 143,
+}
+_STATUS = {"succeeded": "FINISHED", "interrupted": "KILLED", "terminated": "KILLED"}
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job checked and ready to run: nothing has started yet."""
+
+    notebook: Path
+    contract: JobContract
+    values: dict[str, Any]  # typed parameter values passed to the kernel
+    overridden: tuple[str, ...]
+    settings: Settings
+    output: Path
+    cwd: Path
+    timeout: float | None
+
+    @property
+    def name(self) -> str:
+        """The job name."""
+        return self.contract.name
+
+
+def load_parameter_file(path: Path) -> dict[str, Any]:
+    """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
+
+    Raises:
+        MlopsError: NOT_FOUND when missing; USAGE when it is not a YAML mapping.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.NOT_FOUND) from exc
+    except OSError as exc:
+        raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MlopsError(
+            f"parameter file {path} is not valid YAML: {str(exc).splitlines()[0]}",
+            ErrorCode.USAGE,
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise MlopsError(
+            f"parameter file {path} must be a mapping of parameter names to values",
+            ErrorCode.USAGE,
+        )
+    return data
+
+
+def prepare_job(
+    notebook: Path,
+    *,
+    parameters: Sequence[tuple[str, str]] = (),
+    parameter_file: Path | None = None,
+    output: Path | None = None,
+    experiment: str | None = None,
+    tracking_uri: str | None = None,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+    now: dt.datetime | None = None,
+) -> PreparedJob:
+    """Check a job before any kernel starts.
+
+    Raises:
+        MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
+            USAGE for an unknown parameter (listing the valid ones), a value that does not
+            convert to its type, a bad timeout or an output path that is the notebook.
+    """
+    notebook = notebook.expanduser().resolve()
+    contract = job_contract(notebook)
+    from_file = load_parameter_file(parameter_file) if parameter_file is not None else None
+    resolved = resolve_values(
+        contract.parameters, from_file=from_file, from_command_line=parameters
+    )
+    if timeout is not None and not timeout > 0:
+        raise MlopsError(f"--timeout must be a positive number of seconds, got {timeout}")
+    folder = (cwd or notebook.parent).expanduser().resolve()
+    if not folder.is_dir():
+        raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.NOT_FOUND)
+    settings = resolve_settings(
+        tracking_uri=tracking_uri,
+        experiment=experiment or contract.experiment,
+        notebook=notebook,
+    )
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    target_output = (
+        output.expanduser().resolve()
+        if output is not None
+        else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}.ipynb"
+    )
+    if target_output == notebook:
+        raise MlopsError(
+            "--output must not be the input notebook (it would be overwritten)", ErrorCode.USAGE
+        )
+    if target_output.suffix != ".ipynb":
+        raise MlopsError(f"--output must end in .ipynb, got {target_output.name}", ErrorCode.USAGE)
+    return PreparedJob(
+        notebook=notebook,
+        contract=contract,
+        values=resolved.values,
+        overridden=resolved.overridden,
+        settings=settings,
+        output=target_output,
+        cwd=folder,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A run recorded inside the job, and the model versions registered from it."""
+
+    run_id: str
+    name: str
+    status: str
+    versions: tuple[str, ...] = ()  # "model/version"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a job ended: its MLflow run, outcome, exit code and what it produced."""
+
+    job: PreparedJob
+    run_id: str | None
+    experiment_id: str | None
+    status: str  # FINISHED | FAILED | KILLED
+    outcome: str  # a key of EXIT_CODES
+    message: str
+    seconds: float
+    execution: ExecutionOutcome | None
+    children: tuple[ChildRun, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        """The process exit code for this outcome (:data:`EXIT_CODES`)."""
+        return EXIT_CODES[self.outcome]
+
+    def to_text(self) -> str:
+        """A summary for the terminal."""
+        job = self.job
+        lines = [
+            f"Job {job.name!r}: {self.status} ({self.outcome}) in {self.seconds:.1f}s"
+            + (f" - {self.message}" if self.message and self.outcome != "succeeded" else ""),
+            f"  job run       : {self.run_id or '(not created)'} in experiment "
+            f"{job.settings.experiment!r}, {job.settings.display_uri}",
+            "  parameters    : "
+            + (", ".join(f"{k}={format_value(v)}" for k, v in job.values.items()) or "none"),
+            f"  output        : {job.output}"
+            + (f" (logged as {OUTPUT_ARTIFACT})" if self.run_id else ""),
+        ]
+        for child in self.children:
+            made = f" -> registered {', '.join(child.versions)}" if child.versions else ""
+            lines.append(f"  child run     : {child.name} {child.status} {child.run_id}{made}")
+        lines.extend(f"  warning       : {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+class JobRun:
+    """A job being executed: :meth:`start`, optionally :meth:`cancel`, then :meth:`wait`.
+
+    Safe to cancel from another thread or a signal handler. ``on_cell(done, total)`` is
+    called after each code cell.
+    """
+
+    def __init__(
+        self,
+        job: PreparedJob,
+        *,
+        progress_bar: bool = False,
+        on_cell: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.job = job
+        self.job_id = uuid.uuid4().hex
+        self._handoff = Path(tempfile.mkdtemp(prefix="jupyter-mlops-job-")) / "parent-run-id"
+        self._execution = NotebookExecution(
+            job.notebook,
+            job.output,
+            parameters=job.values,
+            cwd=job.cwd,
+            env=self._kernel_environment(),
+            progress_bar=progress_bar,
+            on_cell=on_cell,
+        )
+        self._started = 0.0
+        self._parent: _ParentRun | None = None
+        self._parent_error: BaseException | None = None
+        self._parent_thread = threading.Thread(
+            target=self._create_parent, name="jupyter-mlops-job-run"
+        )
+        self._result: JobResult | None = None
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(code cells done, code cells in the notebook)."""
+        return self._execution.cells_done, self._execution.cells_total
+
+    @property
+    def run_id(self) -> str | None:
+        """The job's MLflow run id once created."""
+        return self._parent.run_id if self._parent is not None else None
+
+    def _kernel_environment(self) -> dict[str, str]:
+        settings = self.job.settings
+        env = {
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "MLFLOW_EXPERIMENT_NAME": settings.experiment,
+            JOB_ID_ENV: self.job_id,
+            JOB_NAME_ENV: self.job.name,
+            JOB_PARENT_ENV: str(self._handoff),
+        }
+        return env
+
+    def start(self) -> JobRun:
+        """Start the kernel and, alongside, create the job's MLflow run."""
+        self._started = time.monotonic()
+        # MLFLOW_RUN_ID would make a plain mlflow.start_run() in the kernel resume that run.
+        self._execution.env.pop("MLFLOW_RUN_ID", None)
+        self._parent_thread.start()
+        if _store_missing(self.job.settings.tracking_uri):
+            # The kernel would create the same SQLite store at the same time, and MLflow's
+            # migrations do not survive that race: let ours create it first.
+            self._parent_thread.join()
+        self._execution.start()
+        return self
+
+    def cancel(self, reason: str = "interrupted") -> None:
+        """Stop the job (``interrupted``, ``terminated`` or ``timeout``); its runs end
+        KILLED (FAILED for a timeout)."""
+        self._execution.cancel(reason)
+
+    def wait(self, timeout: float | None = None) -> JobResult | None:
+        """Wait for the job (and its bookkeeping) to end; None if ``timeout`` passed first.
+
+        The job's own ``--timeout`` is enforced here.
+        """
+        if self._result is not None:
+            return self._result
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 0.5
+            if self.job.timeout is not None:
+                left = self._started + self.job.timeout - time.monotonic()
+                if left <= 0 and self._execution.cancel_reason is None:
+                    self._execution.cancel("timeout")
+                step = max(0.05, min(step, left)) if left > 0 else step
+            if deadline is not None:
+                step = max(0.0, min(step, deadline - time.monotonic()))
+            outcome = self._execution.wait(step)
+            if outcome is not None:
+                self._result = self._conclude(outcome)
+                return self._result
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    # -- the parent run --------------------------------------------------------------------
+    def _create_parent(self) -> None:
+        try:
+            self._parent = _ParentRun.create(self.job, self.job_id)
+            self._handoff.write_text(self._parent.run_id, encoding="utf-8")
+        except BaseException as exc:  # reported when the job ends
+            self._parent_error = exc
+            self._execution.cancel("error")
+
+    def _conclude(self, outcome: ExecutionOutcome) -> JobResult:
+        self._parent_thread.join()
+        shutil.rmtree(self._handoff.parent, ignore_errors=True)
+        kind = _outcome_kind(outcome)
+        message = _message(outcome)
+        if self._parent is None:
+            error = self._parent_error
+            if isinstance(error, MlopsError):
+                raise error
+            raise MlopsError(
+                f"could not create the job's run: {error}", ErrorCode.TRACKING_UNAVAILABLE
+            ) from error
+        status = _STATUS.get(kind, "FAILED")
+        warnings: list[str] = []
+        children = self._parent.finish(
+            status=status,
+            outcome=kind,
+            message=message,
+            execution=outcome,
+            job=self.job,
+            warnings=warnings,
+        )
+        return JobResult(
+            job=self.job,
+            run_id=self._parent.run_id,
+            experiment_id=self._parent.target.experiment_id,
+            status=status,
+            outcome=kind,
+            message=message,
+            seconds=time.monotonic() - self._started,
+            execution=outcome,
+            children=children,
+            warnings=tuple(warnings),
+        )
+
+
+def _store_missing(tracking_uri: str) -> bool:
+    database = sqlite_database(tracking_uri)
+    return database is not None and not database.is_file()
+
+
+def _outcome_kind(outcome: ExecutionOutcome) -> str:
+    if outcome.kind == "cancelled":
+        return outcome.reason if outcome.reason in EXIT_CODES else "error"
+    return outcome.kind
+
+
+def _message(outcome: ExecutionOutcome) -> str:
+    if outcome.failure is not None:
+        return outcome.failure.describe()
+    if outcome.kind == "kernel_died":
+        return "the kernel died (out of memory, a crash or os._exit)"
+    if outcome.kind == "cancelled":
+        return {
+            "timeout": "stopped: the job ran out of time (--timeout)",
+            "interrupted": "stopped by Ctrl-C",
+            "terminated": "stopped by SIGTERM",
+        }.get(outcome.reason or "", outcome.message or "stopped")
+    return outcome.message
+
+
+@dataclass
+class _ParentRun:
+    """The job's MLflow run."""
+
+    target: Target
+    run_id: str
+    artifact_uri: str
+    job_id: str
+
+    @classmethod
+    def create(cls, job: PreparedJob, job_id: str) -> _ParentRun:
+        from mlflow.entities import Param
+
+        from jupyter_mlops.core.git_state import read_git_state
+        from jupyter_mlops.core.identity import current_user
+        from jupyter_mlops.core.orphans import owner_tags
+        from jupyter_mlops.core.provenance import git_tags
+        from jupyter_mlops.core.session import Session
+
+        session = Session(
+            tracking_uri=job.settings.tracking_uri,
+            experiment=job.settings.experiment,
+            notebook=str(job.notebook),
+        )
+        target = session.target(cwd=job.cwd)
+        tags = {
+            **_source_tags(target),
+            **git_tags(read_git_state(job.notebook.parent, job.notebook)),
+            JOB_ID_TAG: job_id,
+            JOB_NAME_TAG: job.name,
+            PARAMETERS_TAG: json.dumps(
+                {k: to_json_value(v) for k, v in job.values.items()}, sort_keys=False
+            )[:8000],
+            PARAMETER_TYPES_TAG: json.dumps({p.name: p.type for p in job.contract.parameters})[
+                :8000
+            ],
+            HIDDEN_STATE_TAG: "false",
+            "mlflow.user": current_user(),
+            **owner_tags(),
+        }
+        if job.contract.model:
+            tags["mlops.job.model"] = job.contract.model
+        try:
+            run = target.client.create_run(target.experiment_id, tags=tags, run_name=job.name)
+            params = [Param(k, _param_text(v)) for k, v in job.values.items()]
+            for start in range(0, len(params), 100):
+                target.client.log_batch(run.info.run_id, params=params[start : start + 100])
+        except MlopsError:
+            raise
+        except Exception as exc:
+            raise MlopsError(
+                f"cannot create the job's run in {target.settings.display_uri}: {exc}",
+                ErrorCode.TRACKING_UNAVAILABLE,
+            ) from exc
+        return cls(target, run.info.run_id, run.info.artifact_uri, job_id)
+
+    def finish(
+        self,
+        *,
+        status: str,
+        outcome: str,
+        message: str,
+        execution: ExecutionOutcome,
+        job: PreparedJob,
+        warnings: list[str],
+    ) -> tuple[ChildRun, ...]:
+        """Log the output, adopt and end the children, end the job run; never raises."""
+        from jupyter_mlops.core.active_run import terminate
+
+        client = self.target.client
+        children: tuple[ChildRun, ...] = ()
+        try:
+            self._log_files(job, execution)
+        except Exception as exc:
+            warnings.append(f"could not log the executed notebook on the job run: {exc}")
+        try:
+            children = self._adopt_children(client, job)
+        except Exception as exc:
+            warnings.append(f"could not link or end the job's child runs: {exc}")
+        tags = {OUTCOME_TAG: outcome, "mlops.job.output": str(execution.output)}
+        tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
+        if outcome != "succeeded":
+            tags["mlops.error.type"] = outcome
+            tags["mlops.error.message"] = message[:8000]
+        if execution.failure is not None:
+            tags["mlops.job.failed_cell"] = str(execution.failure.index + 1)
+            if execution.failure.cell_id:
+                tags["mlops.job.failed_cell.id"] = execution.failure.cell_id
+        try:
+            from mlflow.entities import RunTag
+
+            client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        except Exception as exc:
+            warnings.append(f"could not tag the job run with its outcome: {exc}")
+        try:
+            terminate(client, self.run_id, status)
+        except Exception as exc:
+            warnings.append(f"could not end the job run {self.run_id} as {status}: {exc}")
+        return children
+
+    def _log_files(self, job: PreparedJob, execution: ExecutionOutcome) -> None:
+        from jupyter_mlops.core.notebook import redacted_notebook_text
+        from jupyter_mlops.core.run_files import closing_files, write_run_files
+
+        files = closing_files(job.notebook, None)  # the input notebook, requirements
+        output = redacted_notebook_text(execution.output)
+        if output is not None:
+            files[OUTPUT_ARTIFACT] = output
+        write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)
+
+    def _adopt_children(self, client: MlflowClient, job: PreparedJob) -> tuple[ChildRun, ...]:
+        from jupyter_mlops.core.active_run import terminate
+
+        found = client.search_runs(
+            [self.target.experiment_id],
+            filter_string=f"tags.`{JOB_ID_TAG}` = '{self.job_id}'",
+            max_results=1000,
+            order_by=["attributes.start_time ASC"],
+        )
+        children = []
+        for run in found:
+            run_id = run.info.run_id
+            if run_id == self.run_id:
+                continue
+            if run.data.tags.get("mlflow.parentRunId") != self.run_id:
+                client.set_tag(run_id, "mlflow.parentRunId", self.run_id)
+            status = run.info.status
+            if status in ("RUNNING", "SCHEDULED"):  # its kernel was stopped mid-cell
+                terminate(client, run_id, "KILLED")
+                status = "KILLED"
+            versions = tuple(
+                f"{v.name}/{v.version}"
+                for v in client.search_model_versions(f"run_id = '{run_id}'")
+            )
+            children.append(ChildRun(run_id, run.info.run_name or "", status, versions))
+        return tuple(children)
+
+
+def _source_tags(target: Target) -> dict[str, str]:
+    """``mlflow.source.*`` and notebook tags, as capture writes them for a cell."""
+    from jupyter_mlops import __version__
+    from jupyter_mlops.core.provenance import relative_notebook_path
+
+    relative = relative_notebook_path(target) or ""
+    return {
+        "mlops.version": __version__,
+        "mlops.project.root": str(target.settings.project_root),
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.name": relative,
+        "mlops.notebook.path": relative,
+        "mlops.notebook.found_by": "argument",
+    }
+
+
+def _param_text(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (list, dict)) else format_value(value)
+    if isinstance(value, str):
+        text = value
+    return text[:6000]
+
+
+def parameter_overrides(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``-p NAME VALUE`` pairs that reproduce ``values`` on a command line."""
+    return [(k, _param_text(to_json_value(v))) for k, v in values.items()]
