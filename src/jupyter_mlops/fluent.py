@@ -26,10 +26,13 @@ import mlflow
 from jupyter_mlops.core import session as _session
 from jupyter_mlops.core.active_run import point_fluent_api
 from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.inventory import Inventory, build_inventory
+from jupyter_mlops.core.job_contract import JobInit, init_job
+from jupyter_mlops.core.job_parameters import parse_declaration
 from jupyter_mlops.core.lineage import LineageGraph, build_lineage
 from jupyter_mlops.core.model_refs import parse_model_ref
-from jupyter_mlops.core.notebook import script_file
+from jupyter_mlops.core.notebook import discover_notebook, script_file
 from jupyter_mlops.core.orphans import reap_orphaned_runs
 from jupyter_mlops.core.registration import (
     Registration,
@@ -40,7 +43,7 @@ from jupyter_mlops.core.registration import (
 from jupyter_mlops.core.run_list import RunList, notebook_runs
 from jupyter_mlops.core.session import Target
 
-__all__ = ["init", "inventory", "lineage", "register", "reset", "run", "runs", "target"]
+__all__ = ["init", "inventory", "job", "lineage", "register", "reset", "run", "runs", "target"]
 
 _announced: set[str] = set()
 
@@ -218,6 +221,43 @@ def inventory() -> Inventory:
     """Every registered model with its inventory fields (``.to_html()`` for reviewers)."""
     resolved = target()
     return build_inventory(resolved.client, resolved.settings.display_uri)
+
+
+def job(
+    *,
+    name: str | None = None,
+    params: Sequence[str] = (),
+    model: str | None = None,
+    experiment: str | None = None,
+    notebook: str | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    cell_source: str | None = None,
+) -> JobInit:
+    """Make this notebook a job (``%mlops job``): see ``jupyter-mlops job init``.
+
+    ``params`` are ``NAME[:TYPE]=DEFAULT`` declarations. The notebook file is rewritten on
+    disk: reload it in JupyterLab before saving again.
+
+    Raises:
+        MlopsError: USAGE when the notebook cannot be found or a declaration is invalid.
+    """
+    declarations = [parse_declaration(p) for p in params]
+    found = _session.current()._found
+    explicit = notebook or (str(found.path) if found is not None and found.path else None)
+    try:
+        location = discover_notebook(
+            explicit=explicit, namespace=namespace, cell_source=cell_source
+        )
+    except FileNotFoundError as exc:
+        raise MlopsError(str(exc), ErrorCode.USAGE) from exc
+    if location.path is None or location.path.suffix != ".ipynb":
+        raise MlopsError(
+            "cannot tell which notebook this is; save it and pass --notebook PATH",
+            ErrorCode.USAGE,
+        )
+    return init_job(
+        location.path, name=name, declarations=declarations, model=model, experiment=experiment
+    )
 
 
 def warn(message: str) -> None:

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GitState", "read_git_state"]
+__all__ = ["GitState", "file_at_commit", "read_git_state"]
 
 _TIMEOUT_S = 10
 _tracked: set[Path] = set()  # notebooks git already reported as tracked
@@ -74,3 +74,11 @@ def _git(folder: Path, *args: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
+
+
+def file_at_commit(path: Path, commit: str) -> str | None:
+    """The text of ``path`` as it was at ``commit`` (None when git, the commit or the file at
+    that commit is unavailable)."""
+    if not commit or not all(c in "0123456789abcdef" for c in commit.lower()):
+        return None
+    return _git(path.parent, "show", f"{commit}:./{path.name}")
