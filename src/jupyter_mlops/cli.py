@@ -227,6 +227,31 @@ def lineage(ref: str, as_json: bool, tracking_uri: str | None) -> None:
 
 
 @main.command()
+@click.argument("ref", metavar="MODEL@ALIAS|MODEL/VERSION")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    metavar="REL",
+    help="Largest relative difference at which a metric still agrees.",
+)
+@_tracking_uri_option
+def reproduce(ref: str, tolerance: float, tracking_uri: str | None) -> None:
+    """Re-execute the notebook that made a model version, in a clean kernel, and compare its
+    metrics and data with the recorded ones. Exit 0 when reproduced, 1 when not."""
+    from jupyter_mlops.core.model_refs import parse_model_ref
+    from jupyter_mlops.core.reproduce import reproduce as run_reproduction
+
+    parsed = parse_model_ref(ref)
+    client, _ = _registry(tracking_uri)
+    click.echo(f"Re-executing the notebook of {ref} in a clean kernel ...", err=True)
+    result = run_reproduction(client, parsed, tolerance=tolerance, progress_bar=sys.stderr.isatty())
+    click.echo(result.to_text())
+    sys.exit(result.exit_code)
+
+
+@main.command()
 @click.option(
     "--format",
     "fmt",
