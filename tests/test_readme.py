@@ -21,7 +21,7 @@ def _quickstart_commands() -> list[str]:
 def test_quickstart_has_exactly_two_commands():
     commands = _quickstart_commands()
     assert len(commands) == 2, commands
-    assert "jupyter-mlops demo" in commands[0]
+    assert "jupyter-mlops run example_notebooks/credit_risk.ipynb" in commands[0]
     assert "pytest" in commands[1]
 
 
