@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
 from jupyter_mlops.core.notebook import NOTEBOOK_ENV
 from jupyter_mlops.core.redaction import mask_uri
 
@@ -52,6 +53,9 @@ ENVIRONMENT_VARIABLES = (
     "MLFLOW_RUN_ID",
     "JPY_SESSION_NAME",
     NOTEBOOK_ENV,
+    JOB_ID_ENV,
+    JOB_NAME_ENV,
+    JOB_PARENT_ENV,
 )
 _CONFIG_TABLE = "jupyter-mlops"
 _KNOWN_KEYS = frozenset({"tracking_uri", "experiment"})
