@@ -117,8 +117,8 @@ def test_demo_of_a_failing_notebook_names_the_cell_and_keeps_the_output(tmp_path
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("jupyter-mlops:")]
     assert errors == [
-        f"jupyter-mlops: error: cell 2 of broken.ipynb failed: ValueError: no data for 2026-Q3 "
-        f"(executed notebook written to {output})"
+        "jupyter-mlops: error: broken.ipynb: code cell 2 [2] ('%%mlops run --no-autolog') "
+        f"failed: ValueError: no data for 2026-Q3 (executed notebook written to {output})"
     ]
     assert output.is_file()
     run = only_run(MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}"), "broken")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 
 from jupyter_mlops.core.capture import CellCode
+from jupyter_mlops.core.hidden_state import CellExecution
 
 __all__ = ["CellTracker", "CompiledBody", "compile_body", "describe_cell"]
 
@@ -23,15 +26,26 @@ class CellTracker:
     """Remembers the raw source and id of the cell being executed (``pre_run_cell`` hook).
 
     JupyterLab sends the nbformat cell id with each execute request; IPython passes it here.
+    It also keeps the execution history (id, source, start time of each cell run since the
+    extension was loaded) for the hidden-state guard.
     """
+
+    HISTORY_LIMIT = 5000
 
     def __init__(self) -> None:
         self.raw_cell: str | None = None
         self.cell_id: str | None = None
+        self._history: deque[CellExecution] = deque(maxlen=self.HISTORY_LIMIT)
 
     def pre_run_cell(self, info: ExecutionInfo) -> None:
         self.raw_cell = info.raw_cell
         self.cell_id = info.cell_id
+        self._history.append(CellExecution(info.cell_id, info.raw_cell or "", time.time()))
+
+    def history(self) -> tuple[CellExecution, ...]:
+        """Every cell run since the tracker was registered, oldest first (the last
+        ``HISTORY_LIMIT``); the running cell is the last one."""
+        return tuple(self._history)
 
     def source_of(self, marker: str) -> str | None:
         """The running cell's source if it contains ``marker`` (else it is a stale one)."""

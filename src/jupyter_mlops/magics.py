@@ -18,6 +18,7 @@ from traitlets import Bool, Int
 from jupyter_mlops import fluent
 from jupyter_mlops.core.capture import CellCode, recording
 from jupyter_mlops.core.errors import MlopsError
+from jupyter_mlops.core.hidden_state import assess_notebook
 from jupyter_mlops.core.parameters import injected_parameters
 from jupyter_mlops.core.registration import RegistrationRequest, TrainingData, register_from
 from jupyter_mlops.core.session import describe_target
@@ -73,12 +74,30 @@ def _lineage_args(line: str) -> None:
     """%mlops lineage: show data -> run -> version -> sibling versions as a graph."""
 
 
+@magic_arguments(name="mlops job")
+@argument("--name", help="job name (default: the notebook's name)")
+@argument(
+    "--param",
+    action="append",
+    default=[],
+    metavar="NAME[:TYPE]=DEFAULT",
+    help="declare or change a parameter (repeatable); TYPE: int, float, str, bool, list, "
+    "dict, date, datetime",
+)
+@argument("--model", help="the registered model the job produces")
+@argument("--experiment", help="experiment of the job's runs")
+@argument("--notebook", help="path of this notebook, when it cannot be discovered")
+def _job_args(line: str) -> None:
+    """%mlops job: make this notebook a typed, parameterised job (jupyter-mlops run)."""
+
+
 _SUBCOMMANDS = {
     "init": _init_args,
     "run": _run_args,
     "runs": _runs_args,
     "register": _register_args,
     "lineage": _lineage_args,
+    "job": _job_args,
 }
 
 
@@ -127,6 +146,8 @@ class MlopsMagics(Magics):
                 return self._register(args)
             if subcommand == "lineage":
                 return fluent.lineage(args.ref)
+            if subcommand == "job":
+                return self._job(args)
             return fluent.runs(self.runs_limit if args.limit is None else args.limit)
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
@@ -147,6 +168,7 @@ class MlopsMagics(Magics):
             ) from None
         namespace = shell.user_ns
         target = fluent.target(namespace=namespace, cell_source=code.source)
+        hidden = assess_notebook(self.tracker.history(), target.notebook.path)
         with recording(
             target,
             code,
@@ -157,9 +179,32 @@ class MlopsMagics(Magics):
             name=args.name,
             tags=tags,
             autolog=self.autolog and not args.no_autolog,
+            system_tags=hidden.tags(),
             warn=fluent.warn,
         ):
+            if (warning := hidden.warning()) is not None:
+                fluent.warn(warning)
             return compiled.run()
+
+    def _job(self, args: Any) -> None:
+        shell = self.shell
+        assert shell is not None
+        result = fluent.job(
+            name=args.name,
+            params=args.param,
+            model=args.model,
+            experiment=args.experiment,
+            notebook=args.notebook,
+            namespace=shell.user_ns,
+            cell_source=self.tracker.source_of("%mlops"),
+        )
+        for change in result.changes:
+            print(f"- {change}")
+        print(result.contract.to_text())
+        print(
+            "The notebook file was rewritten: reload it (File > Reload Notebook from Disk) "
+            "before saving, or the save will overwrite the job contract."
+        )
 
     def _register(self, args: Any) -> None:
         shell = self.shell
