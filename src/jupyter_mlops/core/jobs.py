@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -558,12 +558,8 @@ def _source_tags(target: Target) -> dict[str, str]:
 
 
 def _param_text(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, (list, dict)) else format_value(value)
-    if isinstance(value, str):
-        text = value
-    return text[:6000]
-
-
-def parameter_overrides(values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``-p NAME VALUE`` pairs that reproduce ``values`` on a command line."""
-    return [(k, _param_text(to_json_value(v))) for k, v in values.items()]
+    """A typed value as an MLflow param, as capture writes injected ones: text as is,
+    ``True``/``False``, lists and dicts as JSON, dates in ISO form."""
+    if isinstance(value, (str, bool)):
+        return str(value)[:6000]
+    return format_value(value)[:6000]

@@ -9,6 +9,7 @@ and with which values.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,6 +54,31 @@ def _parse_assignments(source: str) -> dict[str, Any] | None:
         try:
             values[node.targets[0].id] = ast.literal_eval(node.value)
         except ValueError:
+            date = _iso_date(node.value)
+            if date is not None:  # how `jupyter-mlops run` injects dates
+                values[node.targets[0].id] = date
+                continue
             # papermill writes non-literal values (e.g. ``float("nan")``) verbatim.
             values[node.targets[0].id] = ast.unparse(node.value)
     return values
+
+
+def _iso_date(node: ast.expr) -> dt.date | None:
+    """The value of ``__import__("datetime").date.fromisoformat("2024-01-31")`` (or
+    ``datetime``), the form ``jupyter-mlops run`` injects dates in; None for anything else."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "fromisoformat"
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr in ("date", "datetime")
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return None
+    kind = dt.datetime if node.func.value.attr == "datetime" else dt.date
+    try:
+        return kind.fromisoformat(node.args[0].value)
+    except ValueError:
+        return None

@@ -8,6 +8,7 @@ and the run's files, and always ends the run: FINISHED, FAILED (exception) or KI
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import numbers
 import time
@@ -291,6 +292,8 @@ class RunCapture:
 
 
 def _param_text(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
     text = (
         value
         if isinstance(value, str)
