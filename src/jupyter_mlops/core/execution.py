@@ -18,8 +18,11 @@ as Python literals; we add dates and datetimes (papermill would inject them as t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -103,11 +106,17 @@ class NotebookExecution:
         self._killed = False
         self._outcome: ExecutionOutcome | None = None
         self._thread = threading.Thread(target=self._execute, name="jupyter-mlops-papermill")
+        # IPC socket files live in a private folder named by an absolute path: a relative
+        # one would be resolved against the kernel's folder by the kernel and against ours
+        # by the client, and they would never meet when the two differ (--cwd).
+        self._sockets: Path | None = None
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> NotebookExecution:
         """Start executing on the worker thread; returns at once."""
         self.output.parent.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            self._sockets = Path(tempfile.mkdtemp(prefix="jupyter-mlops-kernel-"))
         self._thread.start()
         return self
 
@@ -157,6 +166,20 @@ class NotebookExecution:
 
     # -- the worker ------------------------------------------------------------------------
     def _execute(self) -> None:
+        try:
+            self._execute_notebook()
+        finally:
+            if self._sockets is not None:
+                shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def _kernel_config(self) -> Any:
+        from traitlets.config import Config
+
+        if self._sockets is None:
+            return Config()
+        return Config({"KernelManager": {"transport": "ipc", "ip": str(self._sockets / "kernel")}})
+
+    def _execute_notebook(self) -> None:
         import nbclient.exceptions
         import papermill
 
@@ -165,7 +188,7 @@ class NotebookExecution:
             papermill.execute_notebook(
                 str(self.notebook),
                 str(self.output),
-                parameters=self.parameters,
+                parameters={k: _injectable(v) for k, v in self.parameters.items()},
                 # the kernel gets ``cwd`` from the engine: papermill's own ``cwd`` would
                 # chdir this whole process
                 progress_bar=self.progress_bar,
@@ -221,7 +244,7 @@ class NotebookExecution:
             if ename == "CellExecutionError" and not evalue:
                 # e.g. a magic's UsageError: IPython prints it to stderr, no error output
                 ename, evalue = _last_error_line(cell.get("outputs", []))
-        code_cells = [c for c in cells if c.get("cell_type") == "code"]
+        code_cells = [c for c in cells if _counts(c)]
         index = next((i for i, c in enumerate(code_cells) if failed and c is failed[0]), None)
         return CellFailure(
             index=index if index is not None else int(exc.cell_index),
@@ -323,9 +346,8 @@ def _register_engine() -> None:
 
             @classmethod
             def translate(cls, val: Any) -> str:
-                if isinstance(val, (dt.date, dt.datetime)):
-                    kind = "datetime" if isinstance(val, dt.datetime) else "date"
-                    return f'__import__("datetime").{kind}.fromisoformat("{val.isoformat()}")'
+                if isinstance(val, _IsoDate):
+                    return f'__import__("datetime").{val.kind}.fromisoformat("{val}")'
                 return str(super().translate(val))
 
         class _Engine(NBClientEngine):  # type: ignore[misc]
@@ -335,7 +357,6 @@ def _register_engine() -> None:
             def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
                 from papermill.clientwrap import PapermillNotebookClient
                 from papermill.utils import merge_kwargs, remove_args
-                from traitlets.config import Config
 
                 execution: NotebookExecution = kwargs.pop("jupyter_mlops_execution")
                 execution_timeout = kwargs.pop("execution_timeout", None)
@@ -348,17 +369,54 @@ def _register_engine() -> None:
                     kernel_name=kernel_name,
                     log_output=kwargs.pop("log_output", False),
                 )
-                if os.name == "posix":
-                    final["config"] = Config({"KernelManager": {"transport": "ipc"}})
+                final["config"] = execution._kernel_config()
                 _watch_cells(nb_man, execution)
                 client = PapermillNotebookClient(nb_man, **final)
-                code_cells = sum(1 for c in nb_man.nb.cells if c.get("cell_type") == "code")
+                code_cells = sum(1 for c in nb_man.nb.cells if _counts(c))
                 execution._attach(client, code_cells)
                 return client.execute(env=execution.env, cwd=str(execution.cwd))
 
+        # We check parameter names ourselves; papermill cannot parse some annotations
+        # (``int | None``, ``datetime.date``) and would warn about names it missed.
+        logging.getLogger("papermill").addFilter(_KnownParameters())
         papermill_translators.register("python", _Translator)
         papermill_engines.register(ENGINE_NAME, _Engine)
         _done.append(True)
+
+
+class _KnownParameters(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Passed unknown parameter")
+
+
+class _IsoDate(str):
+    """A date or datetime parameter on its way to the kernel: text in the notebook's
+    papermill metadata (which is JSON), a real date in the injected cell."""
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str = "date") -> _IsoDate:
+        value = super().__new__(cls, text)
+        value.kind = kind
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:  # papermill deep-copies its parameters
+        return (_IsoDate, (str(self), self.kind))
+
+
+def _injectable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return _IsoDate(value.isoformat(), "datetime" if isinstance(value, dt.datetime) else "date")
+    return value
+
+
+_INJECTED_TAG = "injected-parameters"
+
+
+def _counts(cell: Any) -> bool:
+    """A code cell of the user's notebook (not the one papermill injects)."""
+    tags = cell.get("metadata", {}).get("tags") or []
+    return bool(cell.get("cell_type") == "code" and _INJECTED_TAG not in tags)
 
 
 def _watch_cells(nb_man: Any, execution: NotebookExecution) -> None:
@@ -371,7 +429,7 @@ def _watch_cells(nb_man: Any, execution: NotebookExecution) -> None:
 
     def cell_complete(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
         result = completed(cell, cell_index, **kwargs)
-        execution._cell_completed(cell.get("cell_type") == "code")
+        execution._cell_completed(_counts(cell))
         return result
 
     nb_man.cell_start = cell_start
