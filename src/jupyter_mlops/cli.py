@@ -245,8 +245,15 @@ def reproduce(ref: str, tolerance: float, tracking_uri: str | None) -> None:
 
     parsed = parse_model_ref(ref)
     client, _ = _registry(tracking_uri)
-    click.echo(f"Re-executing the notebook of {ref} in a clean kernel ...", err=True)
-    result = run_reproduction(client, parsed, tolerance=tolerance, progress_bar=sys.stderr.isatty())
+    result = run_reproduction(
+        client,
+        parsed,
+        tolerance=tolerance,
+        progress_bar=sys.stderr.isatty(),
+        on_start=lambda what: click.echo(
+            f"Re-executing the notebook of {what} in a clean kernel ...", err=True
+        ),
+    )
     click.echo(result.to_text())
     sys.exit(result.exit_code)
 

@@ -104,7 +104,11 @@ class JobContract:
 
     def to_text(self) -> str:
         """Human-readable contract for ``job show``."""
-        origin = "declared in the notebook" if self.declared else "inferred (no job contract)"
+        origin = (
+            "declared in the notebook"
+            if self.declared
+            else "inferred from the parameters cell: no job contract"
+        )
         lines = [
             f"job         : {self.name}  ({origin})",
             f"experiment  : {self.experiment or '(the notebook default)'}",

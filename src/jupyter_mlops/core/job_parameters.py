@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import difflib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -277,15 +278,19 @@ def parse_declaration(text: str) -> ParameterSpec:
     >>> parse_declaration("start:date=2024-01-31").default
     '2024-01-31'
 
+    A ``?`` after the type makes the parameter nullable (``cap:int?=null``).
+
     Raises:
         MlopsError: USAGE naming the declaration and what is wrong with it.
     """
     head, sep, default_text = text.partition("=")
     name, _, kind = head.partition(":")
     name, kind = name.strip(), kind.strip()
-    if not sep or not name.isidentifier():
+    nullable = kind.endswith("?")
+    kind = kind.rstrip("?")
+    if not sep or not name.isidentifier() or not default_text.strip():
         raise MlopsError(
-            f"--param expects NAME[:TYPE]=DEFAULT (e.g. C:float=1.0), got {text!r}",
+            f"--param expects NAME[:TYPE]=DEFAULT (e.g. C:float=1.0, cap:int?=null), got {text!r}",
             ErrorCode.USAGE,
         )
     if kind and kind not in PARAMETER_TYPES:
@@ -297,8 +302,9 @@ def parse_declaration(text: str) -> ParameterSpec:
         kind = _value_type(_parsed_expression(default_text))
         if kind == "any":
             kind = "str"  # a bare word such as `gini` is text
-    spec = ParameterSpec(name, kind)
-    return ParameterSpec(name, kind, to_json_value(convert_text(spec, default_text)))
+    spec = ParameterSpec(name, kind, nullable=nullable)
+    default = to_json_value(convert_text(spec, default_text))
+    return ParameterSpec(name, kind, default, nullable=nullable)
 
 
 def _parsed_expression(text: str) -> ast.expr | None:
@@ -310,9 +316,11 @@ def _parsed_expression(text: str) -> ast.expr | None:
 
 def render_parameter_line(spec: ParameterSpec) -> str:
     """The source line declaring ``spec`` in a parameters cell: ``name: type = default``."""
-    annotation = {"any": "", "date": "datetime.date", "datetime": "datetime.datetime"}.get(
-        spec.type, spec.type
-    )
+    # No annotation for dates: papermill's parser reads none with a dot in it, and the
+    # default (``datetime.date.fromisoformat(...)``) already says the type.
+    annotation = {"any": "", "date": "", "datetime": ""}.get(spec.type, spec.type)
+    if annotation and spec.nullable:
+        annotation = f"{annotation} | None"
     value = python_source(spec, spec.python_default())
     line = f"{spec.name}: {annotation} = {value}" if annotation else f"{spec.name} = {value}"
     return f"{line}  # {spec.help}" if spec.help else line
@@ -424,9 +432,9 @@ def _bad_value(spec: ParameterSpec, value: Any) -> MlopsError:
     hint = {
         "int": "a whole number such as 42",
         "float": "a number such as 0.5",
-        "bool": "true or false",
-        "list": 'a JSON list such as ["a", "b"]',
-        "dict": 'a JSON object such as {"a": 1}',
+        "bool": "true or false (also yes/no, on/off, 1/0)",
+        "list": 'a list, on the command line as JSON such as ["a", "b"]',
+        "dict": 'a mapping, on the command line as JSON such as {"a": 1}',
         "date": "an ISO date such as 2024-01-31",
         "datetime": "an ISO date-time such as 2024-01-31T08:00:00",
         "str": "text (quote it in YAML)",
@@ -494,8 +502,12 @@ def resolve_values(
     ]
     if unknown:
         valid = ", ".join(by_name) or "none: the notebook has no parameters cell"
+        close = difflib.get_close_matches(unknown[0], list(by_name), n=1, cutoff=0.6)
+        close += [n for n in by_name if n.lower() == unknown[0].lower() and n not in close]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise MlopsError(
-            f"unknown parameter {unknown[0]!r}; valid parameters: {valid}", ErrorCode.USAGE
+            f"unknown parameter {unknown[0]!r}{hint}; valid parameters: {valid}",
+            ErrorCode.USAGE,
         )
     values: dict[str, Any] = {}
     overridden: list[str] = []

@@ -153,7 +153,9 @@ def prepare_job(
         contract.parameters, from_file=from_file, from_command_line=parameters
     )
     if timeout is not None and not timeout > 0:
-        raise MlopsError(f"--timeout must be a positive number of seconds, got {timeout}")
+        raise MlopsError(
+            f"--timeout must be a positive number of seconds, got {timeout:g}", ErrorCode.USAGE
+        )
     folder = (cwd or notebook.parent).expanduser().resolve()
     if not folder.is_dir():
         raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.NOT_FOUND)
@@ -420,6 +422,7 @@ class _ParentRun:
         from jupyter_mlops.core.identity import current_user
         from jupyter_mlops.core.orphans import owner_tags
         from jupyter_mlops.core.provenance import git_tags
+        from jupyter_mlops.core.run_capture import param_text
         from jupyter_mlops.core.session import Session
 
         session = Session(
@@ -447,7 +450,7 @@ class _ParentRun:
             tags["mlops.job.model"] = job.contract.model
         try:
             run = target.client.create_run(target.experiment_id, tags=tags, run_name=job.name)
-            params = [Param(k, _param_text(v)) for k, v in job.values.items()]
+            params = [Param(k, param_text(v)) for k, v in job.values.items()]
             for start in range(0, len(params), 100):
                 target.client.log_batch(run.info.run_id, params=params[start : start + 100])
         except MlopsError:
@@ -555,11 +558,3 @@ def _source_tags(target: Target) -> dict[str, str]:
         "mlops.notebook.path": relative,
         "mlops.notebook.found_by": "argument",
     }
-
-
-def _param_text(value: Any) -> str:
-    """A typed value as an MLflow param, as capture writes injected ones: text as is,
-    ``True``/``False``, lists and dicts as JSON, dates in ISO form."""
-    if isinstance(value, (str, bool)):
-        return str(value)[:6000]
-    return format_value(value)[:6000]

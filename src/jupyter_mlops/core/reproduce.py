@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,8 +118,12 @@ def reproduce(
     tolerance: float = 1e-6,
     output_dir: Path | None = None,
     progress_bar: bool = False,
+    on_start: Callable[[str], None] | None = None,
 ) -> Reproduction:
     """Re-execute the notebook of ``ref`` and compare metrics and data (see module doc).
+
+    ``on_start`` is called with a description of the version once it is found, just before
+    the kernel starts.
 
     Raises:
         MlopsError: NOT_FOUND for an unknown model/alias/version; USAGE for a negative
@@ -153,6 +157,8 @@ def reproduce(
     if text is None:
         return _replace(base, reasons=("notebook missing: " + origin,))
     base = _replace(base, notebook_origin=origin)
+    if on_start is not None:
+        on_start(f"{ref.name} version {version.version} ({origin})")
     with tempfile.TemporaryDirectory(prefix="jupyter-mlops-reproduce-") as tmp:
         folder = Path(tmp)
         notebook = folder / (Path(notebook_rel).name or "notebook.ipynb")

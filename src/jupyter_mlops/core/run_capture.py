@@ -129,7 +129,7 @@ class RunCapture:
     def log_params(self, values: Mapping[str, Any]) -> None:
         """Buffer params (later values win); secret-looking names or values are masked."""
         for key, value in values.items():
-            text = _param_text(value)
+            text = param_text(value)
             self._params[key] = MASK if is_secret_name(key) or looks_like_secret(text) else text
 
     def log_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
@@ -291,7 +291,9 @@ class RunCapture:
         ]
 
 
-def _param_text(value: Any) -> str:
+def param_text(value: Any) -> str:
+    """A value as MLflow param text: text as is, numbers and bools as ``str``, dates in ISO
+    form, anything else as its ``repr``; cut to MLflow's limit."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     text = (
