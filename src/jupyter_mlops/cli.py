@@ -443,12 +443,8 @@ def job_init(
 ) -> None:
     """Write the job contract into NOTEBOOK (metadata.jupyter_mlops.job)."""
     from jupyter_mlops.core.job_contract import init_job
-    from jupyter_mlops.core.job_parameters import parse_declaration
 
-    declarations = [parse_declaration(p) for p in params]
-    result = init_job(
-        notebook, name=name, declarations=declarations, model=model, experiment=experiment
-    )
+    result = init_job(notebook, name=name, declarations=params, model=model, experiment=experiment)
     for change in result.changes:
         click.echo(f"- {change}")
     click.echo(result.contract.to_text())

@@ -29,7 +29,6 @@ from jupyter_mlops.core.capture import CellCode, RunCapture, recording
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.inventory import Inventory, build_inventory
 from jupyter_mlops.core.job_contract import JobInit, init_job
-from jupyter_mlops.core.job_parameters import parse_declaration
 from jupyter_mlops.core.lineage import LineageGraph, build_lineage
 from jupyter_mlops.core.model_refs import parse_model_ref
 from jupyter_mlops.core.notebook import discover_notebook, script_file
@@ -241,7 +240,6 @@ def job(
     Raises:
         MlopsError: USAGE when the notebook cannot be found or a declaration is invalid.
     """
-    declarations = [parse_declaration(p) for p in params]
     found = _session.current()._found
     explicit = notebook or (str(found.path) if found is not None and found.path else None)
     try:
@@ -256,7 +254,7 @@ def job(
             ErrorCode.USAGE,
         )
     return init_job(
-        location.path, name=name, declarations=declarations, model=model, experiment=experiment
+        location.path, name=name, declarations=params, model=model, experiment=experiment
     )
 
 

@@ -22,8 +22,10 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_parameters import (
     ParameterSpec,
+    char_column,
     format_value,
     is_plain_assignments,
+    parse_declaration,
     parse_parameter_cell,
     render_parameter_line,
 )
@@ -231,7 +233,7 @@ def init_job(
     path: Path,
     *,
     name: str | None = None,
-    declarations: Sequence[ParameterSpec] = (),
+    declarations: Sequence[str] = (),
     model: str | None = None,
     experiment: str | None = None,
 ) -> JobInit:
@@ -239,16 +241,20 @@ def init_job(
 
     The parameters cell is the cell tagged ``parameters``; else the first code cell made only
     of plain assignments is adopted (tagged); else, when ``declarations`` are given, a new
-    cell is created before the first code cell. Each declaration replaces the line of an
-    existing parameter or is appended. Options not given keep their stored values.
+    cell is created before the first code cell. Each declaration (``NAME[:TYPE]=DEFAULT``,
+    see :func:`parse_declaration`) replaces the assignment of an existing parameter (its
+    comment kept) or is appended. Options not given keep their stored values.
 
     Raises:
-        MlopsError: USAGE for an invalid job or model name; NOT_FOUND / USAGE as
+        MlopsError: USAGE for an invalid declaration, job or model name; NOT_FOUND / USAGE as
             :func:`read_notebook`. Nothing is written then.
     """
     notebook = read_notebook(path)
     changes: list[str] = []
     previous = job_contract(path, notebook)
+    specs = [
+        parse_declaration(text, previous.parameter(_declared_name(text))) for text in declarations
+    ]
     for value, what in ((name, "job name"), (model, "model name")):
         if value is not None and (not value.strip() or "/" in value or value != value.strip()):
             raise MlopsError(
@@ -257,10 +263,10 @@ def init_job(
             )
     index = parameters_cell_index(notebook)
     if index is None:
-        index = _adopt_or_create(notebook, declarations, changes)
-    if index is not None and declarations:
+        index = _adopt_or_create(notebook, specs, changes)
+    if index is not None and specs:
         cell = notebook.cells[index]
-        cell["source"] = _apply_declarations(_source(cell), declarations, changes)
+        cell["source"] = _apply_declarations(_source(cell), specs, changes)
     contract = job_contract(path, _without_contract(notebook))
     contract = replace(
         contract,
@@ -268,7 +274,7 @@ def init_job(
         model=model if model is not None else previous.model,
         experiment=experiment if experiment is not None else previous.experiment,
         parameters=tuple(
-            _keep_declared_type(spec, previous, declarations) for spec in contract.parameters
+            _keep_declared_type(spec, previous, specs) for spec in contract.parameters
         ),
         declared=True,
         notes=(),
@@ -330,12 +336,17 @@ def _adopt_or_create(
     return first_code
 
 
+def _declared_name(text: str) -> str:
+    return text.partition("=")[0].partition(":")[0].strip()
+
+
 def _apply_declarations(
     source: str, declarations: Sequence[ParameterSpec], changes: list[str]
 ) -> str:
+    """Rewrite the assignment of each declared parameter in place (only the statement: a
+    comment after it or another statement on the same line stays), appending new ones."""
     import ast
 
-    lines = source.splitlines()
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -343,34 +354,47 @@ def _apply_declarations(
             f"the parameters cell does not parse ({exc.msg}, line {exc.lineno}); fix it first",
             ErrorCode.USAGE,
         ) from exc
-    spans: dict[str, tuple[int, int, str]] = {}
-    old = {p.name: p for p in parse_parameter_cell(source)}
+    lines = source.splitlines()
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno: int, byte_col: int) -> int:
+        return starts[lineno - 1] + char_column(lines, lineno, byte_col)
+
+    spans: dict[str, tuple[int, int, ast.stmt]] = {}
     for node in tree.body:
         target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
         if isinstance(target, ast.Name):
-            spans[target.id] = (node.lineno - 1, (node.end_lineno or node.lineno) - 1, "")
-    # Replace from the bottom so earlier spans keep their line numbers.
-    replacements = []
+            begin = offset(node.lineno, node.col_offset)
+            end = offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+            spans[target.id] = (begin, end, node)
+    old = {p.name: p for p in parse_parameter_cell(source)}
+    edits: list[tuple[int, int, str]] = []
+    appended: list[str] = []
     for spec in declarations:
-        help_text = spec.help or (old[spec.name].help if spec.name in old else "")
-        line = render_parameter_line(replace(spec, help=help_text))
         shown = format_value(spec.python_default())
         if spec.name in spans:
-            start, end, _ = spans[spec.name]
-            replacements.append((start, end, line))
+            begin, end, node = spans[spec.name]
+            text = render_parameter_line(replace(spec, help=""))
+            help_text = old[spec.name].help if spec.name in old else ""
+            rest = source[end:].split("\n", 1)[0]
+            if help_text and (node.end_lineno or 0) > node.lineno and not rest.strip():
+                text += f"  # {help_text}"  # it was inside the value we replace
+            edits.append((begin, end, text))
             changes.append(f"set parameter {spec.name} ({spec.type}) = {shown}")
         else:
-            replacements.append((len(lines), len(lines) - 1, line))
+            appended.append(render_parameter_line(spec))
             changes.append(f"added parameter {spec.name} ({spec.type}) = {shown}")
-    appended = [r for r in replacements if r[0] == len(lines)]
-    for start, end, line in sorted((r for r in replacements if r[0] < len(lines)), reverse=True):
-        lines[start : end + 1] = [line]
-    lines.extend(line for _, _, line in appended)
+    for begin, end, text in sorted(edits, reverse=True):
+        source = source[:begin] + text + source[end:]
+    if appended:
+        source = source.rstrip("\n") + ("\n" if source.strip() else "") + "\n".join(appended)
     if any(d.type in ("date", "datetime") for d in declarations) and not any(
-        line.strip() == "import datetime" for line in lines
+        line.strip() == "import datetime" for line in source.splitlines()
     ):
-        lines.insert(0, "import datetime")
-    return "\n".join(lines)
+        source = "import datetime\n" + source
+    return source
 
 
 def write_notebook(notebook: Any, path: Path) -> None:
@@ -401,3 +425,9 @@ def write_notebook(notebook: Any, path: Path) -> None:
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise MlopsError(f"cannot write {path}: {exc}", ErrorCode.INTERNAL) from exc
+    except (TypeError, ValueError) as exc:  # a value JSON cannot hold
+        Path(temporary).unlink(missing_ok=True)
+        raise MlopsError(
+            f"refusing to write {path.name}: it holds a value JSON cannot store ({exc})",
+            ErrorCode.USAGE,
+        ) from exc

@@ -17,8 +17,10 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import difflib
+import io
 import json
 import math
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 __all__ = [
     "PARAMETER_TYPES",
     "ParameterSpec",
+    "char_column",
     "convert_text",
     "convert_value",
     "format_value",
@@ -258,19 +261,42 @@ def _literal(node: ast.expr | None) -> Any:
 
 
 def _trailing_comment(lines: Sequence[str], node: ast.stmt) -> str:
-    end = (node.end_lineno or node.lineno) - 1
-    if end >= len(lines):
-        return ""
-    line = lines[end]
-    tail = line[node.end_col_offset or 0 :] if node.end_col_offset is not None else ""
-    _, hash_sign, comment = tail.partition("#")
-    return comment.strip() if hash_sign else ""
+    """The statement's help: the comment after it on its last line, else the first comment
+    inside it (``cols = [  # the columns`` over several lines)."""
+    comments = _comments(lines)
+    last = node.end_lineno or node.lineno
+    end_col = char_column(lines, last, node.end_col_offset or 0)
+    after = comments.get(last)
+    if after is not None and after[0] >= end_col:
+        return after[1]
+    inside = [comments[n][1] for n in range(node.lineno, last) if n in comments]
+    return inside[0] if inside else ""
+
+
+def _comments(lines: Sequence[str]) -> dict[int, tuple[int, str]]:
+    """Line number -> (column, text) of each comment."""
+    found: dict[int, tuple[int, str]] = {}
+    source = "\n".join(lines) + "\n"
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = (token.start[1], token.string.lstrip("#").strip())
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
+
+
+def char_column(lines: Sequence[str], lineno: int, byte_col: int) -> int:
+    """The character column of ``ast``'s byte offset ``byte_col`` on line ``lineno``."""
+    if not 0 < lineno <= len(lines):
+        return byte_col
+    return len(lines[lineno - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
 
 # -- declaring parameters (job init --param NAME[:TYPE]=DEFAULT) ---------------------------
 
 
-def parse_declaration(text: str) -> ParameterSpec:
+def parse_declaration(text: str, existing: ParameterSpec | None = None) -> ParameterSpec:
     """Parse ``NAME[:TYPE]=DEFAULT``; the type is inferred from the default when omitted.
 
     >>> parse_declaration("C:float=1").default
@@ -278,7 +304,8 @@ def parse_declaration(text: str) -> ParameterSpec:
     >>> parse_declaration("start:date=2024-01-31").default
     '2024-01-31'
 
-    A ``?`` after the type makes the parameter nullable (``cap:int?=null``).
+    A ``?`` after the type makes the parameter nullable (``cap:int?=null``). Without a type,
+    an ``existing`` parameter keeps its type.
 
     Raises:
         MlopsError: USAGE naming the declaration and what is wrong with it.
@@ -298,6 +325,8 @@ def parse_declaration(text: str) -> ParameterSpec:
             f"--param {name}: unknown type {kind!r}; use one of {', '.join(PARAMETER_TYPES)}",
             ErrorCode.USAGE,
         )
+    if not kind and existing is not None:  # `--param C=2` on `C = 1.0` keeps C a float
+        kind, nullable = existing.type, existing.nullable
     if not kind:
         kind = _value_type(_parsed_expression(default_text))
         if kind == "any":
@@ -502,7 +531,7 @@ def resolve_values(
     ]
     if unknown:
         valid = ", ".join(by_name) or "none: the notebook has no parameters cell"
-        close = difflib.get_close_matches(unknown[0], list(by_name), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(unknown[0], list(by_name), n=1, cutoff=0.75)
         close += [n for n in by_name if n.lower() == unknown[0].lower() and n not in close]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise MlopsError(
