@@ -25,6 +25,7 @@ import referencing.exceptions
 import yaml
 from click.testing import CliRunner, Result
 
+import jupyter_mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.core.job_workflow import MARKER
 
@@ -190,7 +191,9 @@ def test_without_schedule_only_manual_runs_and_the_package_is_installed(tmp_path
     document = _load(tmp_path / "repo" / ".github" / "workflows" / "job.yml")
     _validate(document)
     assert list(document["on"]) == ["workflow_dispatch"]
-    assert _steps(document)[2]["run"] == "python -m pip install jupyter-mlops\n"
+    assert _steps(document)[2]["run"] == (
+        f"python -m pip install 'jupyter-mlops=={jupyter_mlops.__version__}'\n"
+    )
     assert "jupyter-mlops run job.ipynb " in _run_step(document)["run"]
 
 

@@ -430,7 +430,8 @@ def job() -> None:
     multiple=True,
     metavar="NAME[:TYPE]=DEFAULT",
     help="Declare (or change) a parameter; TYPE is int, float, str, bool, list, dict, date, "
-    "datetime (inferred from DEFAULT when left out). Repeatable.",
+    "datetime or any, with a trailing ? when it may be null (cap:int?=null); left out, it is "
+    "the parameter's current type or inferred from DEFAULT. Repeatable.",
 )
 @click.option("--model", default=None, help="The registered model the job produces.")
 @click.option("--experiment", default=None, help="Experiment of the job's runs.")

@@ -121,7 +121,7 @@ class JobContract:
             rows = [("name", "type", "default", "help")] + [
                 (
                     p.name,
-                    p.type + ("?" if p.nullable else ""),
+                    _type_name(p),
                     f"= {p.expression}" if p.expression else format_value(p.python_default()),
                     p.help,
                 )
@@ -336,6 +336,10 @@ def _adopt_or_create(
     return first_code
 
 
+def _type_name(spec: ParameterSpec) -> str:
+    return spec.type + ("?" if spec.nullable else "")
+
+
 def _declared_name(text: str) -> str:
     return text.partition("=")[0].partition(":")[0].strip()
 
@@ -382,10 +386,10 @@ def _apply_declarations(
             if help_text and (node.end_lineno or 0) > node.lineno and not rest.strip():
                 text += f"  # {help_text}"  # it was inside the value we replace
             edits.append((begin, end, text))
-            changes.append(f"set parameter {spec.name} ({spec.type}) = {shown}")
+            changes.append(f"set parameter {spec.name} ({_type_name(spec)}) = {shown}")
         else:
             appended.append(render_parameter_line(spec))
-            changes.append(f"added parameter {spec.name} ({spec.type}) = {shown}")
+            changes.append(f"added parameter {spec.name} ({_type_name(spec)}) = {shown}")
     for begin, end, text in sorted(edits, reverse=True):
         source = source[:begin] + text + source[end:]
     if appended:

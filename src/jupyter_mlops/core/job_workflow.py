@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jupyter_mlops import __version__
 from jupyter_mlops.core.config import find_project_root
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_contract import JobContract, job_contract
@@ -246,10 +247,13 @@ def _install_script(project: Path, repo: Path) -> str:
     if (project / "requirements.txt").is_file():
         requirements = "requirements.txt" if where == "." else f"{where}/requirements.txt"
         lines.append(f"python -m pip install -r {shlex.quote(requirements)}")
-    if lines:  # the project may not depend on jupyter-mlops itself
-        lines.append("command -v jupyter-mlops >/dev/null || python -m pip install jupyter-mlops")
-    else:
-        lines.append("python -m pip install jupyter-mlops")
+    if lines:  # the job needs the project to depend on jupyter-mlops: say so plainly if not
+        lines.append(
+            "command -v jupyter-mlops >/dev/null || { echo '::error::jupyter-mlops is not "
+            "installed: add it to the project dependencies'; exit 1; }"
+        )
+    else:  # no project file: the version that wrote this workflow
+        lines.append(f"python -m pip install 'jupyter-mlops=={__version__}'")
     return "\n".join(lines) + "\n"
 
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -232,12 +234,28 @@ def _notebook_text(
     else:
         tried.append("no commit recorded")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
             local = client.download_artifacts(run_id, _SNAPSHOT, tmp)
             return Path(local).read_text(encoding="utf-8"), f"snapshot on run {run_id[:12]}"
     except Exception:
         tried.append(f"no {_SNAPSHOT} on run {run_id[:12]}")
     return None, "; ".join(tried)
+
+
+@contextmanager
+def _quiet_downloads() -> Iterator[None]:
+    """No MLflow download progress bar for one small file (it ignores whether stderr is a
+    terminal)."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    previous = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 def _parameters(
