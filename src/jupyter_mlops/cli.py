@@ -158,6 +158,7 @@ def run_job(
     Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters, 124 timeout, 130 Ctrl-C,
     138 the kernel died, 143 SIGTERM.
     """
+    import gc
     import signal
 
     from jupyter_mlops.core.jobs import JobRun, prepare_job
@@ -185,6 +186,9 @@ def run_job(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     assert result is not None
+    # Everything is written: spare the interpreter's final collection of what MLflow,
+    # SQLAlchemy and pandas left in memory (about a second at exit).
+    gc.freeze()
     click.echo(result.to_text())
     if result.exit_code != 0:
         click.echo(

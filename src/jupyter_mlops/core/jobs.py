@@ -298,12 +298,15 @@ class JobRun:
         self._started = time.monotonic()
         # MLFLOW_RUN_ID would make a plain mlflow.start_run() in the kernel resume that run.
         self._execution.env.pop("MLFLOW_RUN_ID", None)
-        self._parent_thread.start()
         if _store_missing(self.job.settings.tracking_uri):
             # The kernel would create the same SQLite store at the same time, and MLflow's
             # migrations do not survive that race: let ours create it first.
+            self._parent_thread.start()
             self._parent_thread.join()
-        self._execution.start()
+            self._execution.start()
+        else:  # the kernel first: our MLflow import then overlaps its start, not delays it
+            self._execution.start()
+            self._parent_thread.start()
         return self
 
     def cancel(self, reason: str = "interrupted") -> None:
