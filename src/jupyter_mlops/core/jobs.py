@@ -18,7 +18,6 @@ imports nothing heavy. :class:`JobRun` then executes it:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import tempfile
 import threading
@@ -32,21 +31,13 @@ from typing import TYPE_CHECKING, Any
 from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
-from jupyter_mlops.core.job_context import (
-    HIDDEN_STATE_TAG,
-    JOB_ID_ENV,
-    JOB_ID_TAG,
-    JOB_NAME_ENV,
-    JOB_NAME_TAG,
-    JOB_PARENT_ENV,
-)
+from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
 from jupyter_mlops.core.job_contract import JobContract, job_contract
-from jupyter_mlops.core.job_parameters import format_value, resolve_values, to_json_value
+from jupyter_mlops.core.job_parameters import format_value, resolve_values
+from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
-
-    from jupyter_mlops.core.session import Target
+    pass
 
 __all__ = [
     "EXIT_CODES",
@@ -58,10 +49,6 @@ __all__ = [
     "prepare_job",
 ]
 
-PARAMETERS_TAG = "mlops.job.parameters"
-PARAMETER_TYPES_TAG = "mlops.job.parameter_types"
-OUTCOME_TAG = "mlops.job.outcome"
-OUTPUT_ARTIFACT = "job/output.ipynb"
 
 #: Exit code of ``jupyter-mlops run`` per outcome. 138 is papermill's for a dead kernel; 124
 #: is what ``timeout(1)`` uses; 130 / 143 are the shell's for SIGINT / SIGTERM.
@@ -189,16 +176,6 @@ def prepare_job(
 
 
 @dataclass(frozen=True)
-class ChildRun:
-    """A run recorded inside the job, and the model versions registered from it."""
-
-    run_id: str
-    name: str
-    status: str
-    versions: tuple[str, ...] = ()  # "model/version"
-
-
-@dataclass(frozen=True)
 class JobResult:
     """How a job ended: its MLflow run, outcome, exit code and what it produced."""
 
@@ -265,7 +242,7 @@ class JobRun:
             on_cell=on_cell,
         )
         self._started = 0.0
-        self._parent: _ParentRun | None = None
+        self._parent: JobRecord | None = None
         self._parent_error: BaseException | None = None
         self._parent_thread = threading.Thread(
             target=self._create_parent, name="jupyter-mlops-job-run"
@@ -341,7 +318,7 @@ class JobRun:
     # -- the parent run --------------------------------------------------------------------
     def _create_parent(self) -> None:
         try:
-            self._parent = _ParentRun.create(self.job, self.job_id)
+            self._parent = JobRecord.create(self.job, self.job_id)
             self._handoff.write_text(self._parent.run_id, encoding="utf-8")
         except BaseException as exc:  # reported when the job ends
             self._parent_error = exc
@@ -406,158 +383,3 @@ def _message(outcome: ExecutionOutcome) -> str:
             "terminated": "stopped by SIGTERM",
         }.get(outcome.reason or "", outcome.message or "stopped")
     return outcome.message
-
-
-@dataclass
-class _ParentRun:
-    """The job's MLflow run."""
-
-    target: Target
-    run_id: str
-    artifact_uri: str
-    job_id: str
-
-    @classmethod
-    def create(cls, job: PreparedJob, job_id: str) -> _ParentRun:
-        from mlflow.entities import Param
-
-        from jupyter_mlops.core.git_state import read_git_state
-        from jupyter_mlops.core.identity import current_user
-        from jupyter_mlops.core.orphans import owner_tags
-        from jupyter_mlops.core.provenance import git_tags
-        from jupyter_mlops.core.run_capture import param_text
-        from jupyter_mlops.core.session import Session
-
-        session = Session(
-            tracking_uri=job.settings.tracking_uri,
-            experiment=job.settings.experiment,
-            notebook=str(job.notebook),
-        )
-        target = session.target(cwd=job.cwd)
-        tags = {
-            **_source_tags(target),
-            **git_tags(read_git_state(job.notebook.parent, job.notebook)),
-            JOB_ID_TAG: job_id,
-            JOB_NAME_TAG: job.name,
-            PARAMETERS_TAG: json.dumps(
-                {k: to_json_value(v) for k, v in job.values.items()}, sort_keys=False
-            )[:8000],
-            PARAMETER_TYPES_TAG: json.dumps({p.name: p.type for p in job.contract.parameters})[
-                :8000
-            ],
-            HIDDEN_STATE_TAG: "false",
-            "mlflow.user": current_user(),
-            **owner_tags(),
-        }
-        if job.contract.model:
-            tags["mlops.job.model"] = job.contract.model
-        try:
-            run = target.client.create_run(target.experiment_id, tags=tags, run_name=job.name)
-            params = [Param(k, param_text(v)) for k, v in job.values.items()]
-            for start in range(0, len(params), 100):
-                target.client.log_batch(run.info.run_id, params=params[start : start + 100])
-        except MlopsError:
-            raise
-        except Exception as exc:
-            raise MlopsError(
-                f"cannot create the job's run in {target.settings.display_uri}: {exc}",
-                ErrorCode.TRACKING_UNAVAILABLE,
-            ) from exc
-        return cls(target, run.info.run_id, run.info.artifact_uri, job_id)
-
-    def finish(
-        self,
-        *,
-        status: str,
-        outcome: str,
-        message: str,
-        execution: ExecutionOutcome,
-        job: PreparedJob,
-        warnings: list[str],
-    ) -> tuple[ChildRun, ...]:
-        """Log the output, adopt and end the children, end the job run; never raises."""
-        from jupyter_mlops.core.active_run import terminate
-
-        client = self.target.client
-        children: tuple[ChildRun, ...] = ()
-        try:
-            self._log_files(job, execution)
-        except Exception as exc:
-            warnings.append(f"could not log the executed notebook on the job run: {exc}")
-        try:
-            children = self._adopt_children(client, job)
-        except Exception as exc:
-            warnings.append(f"could not link or end the job's child runs: {exc}")
-        tags = {OUTCOME_TAG: outcome, "mlops.job.output": str(execution.output)}
-        tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
-        if outcome != "succeeded":
-            tags["mlops.error.type"] = outcome
-            tags["mlops.error.message"] = message[:8000]
-        if execution.failure is not None:
-            tags["mlops.job.failed_cell"] = str(execution.failure.index + 1)
-            if execution.failure.cell_id:
-                tags["mlops.job.failed_cell.id"] = execution.failure.cell_id
-        try:
-            from mlflow.entities import RunTag
-
-            client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
-        except Exception as exc:
-            warnings.append(f"could not tag the job run with its outcome: {exc}")
-        try:
-            terminate(client, self.run_id, status)
-        except Exception as exc:
-            warnings.append(f"could not end the job run {self.run_id} as {status}: {exc}")
-        return children
-
-    def _log_files(self, job: PreparedJob, execution: ExecutionOutcome) -> None:
-        from jupyter_mlops.core.notebook import redacted_notebook_text
-        from jupyter_mlops.core.run_files import closing_files, write_run_files
-
-        files = closing_files(job.notebook, None)  # the input notebook, requirements
-        output = redacted_notebook_text(execution.output)
-        if output is not None:
-            files[OUTPUT_ARTIFACT] = output
-        write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)
-
-    def _adopt_children(self, client: MlflowClient, job: PreparedJob) -> tuple[ChildRun, ...]:
-        from jupyter_mlops.core.active_run import terminate
-
-        found = client.search_runs(
-            [self.target.experiment_id],
-            filter_string=f"tags.`{JOB_ID_TAG}` = '{self.job_id}'",
-            max_results=1000,
-            order_by=["attributes.start_time ASC"],
-        )
-        children = []
-        for run in found:
-            run_id = run.info.run_id
-            if run_id == self.run_id:
-                continue
-            if run.data.tags.get("mlflow.parentRunId") != self.run_id:
-                client.set_tag(run_id, "mlflow.parentRunId", self.run_id)
-            status = run.info.status
-            if status in ("RUNNING", "SCHEDULED"):  # its kernel was stopped mid-cell
-                terminate(client, run_id, "KILLED")
-                status = "KILLED"
-            versions = tuple(
-                f"{v.name}/{v.version}"
-                for v in client.search_model_versions(f"run_id = '{run_id}'")
-            )
-            children.append(ChildRun(run_id, run.info.run_name or "", status, versions))
-        return tuple(children)
-
-
-def _source_tags(target: Target) -> dict[str, str]:
-    """``mlflow.source.*`` and notebook tags, as capture writes them for a cell."""
-    from jupyter_mlops import __version__
-    from jupyter_mlops.core.provenance import relative_notebook_path
-
-    relative = relative_notebook_path(target) or ""
-    return {
-        "mlops.version": __version__,
-        "mlops.project.root": str(target.settings.project_root),
-        "mlflow.source.type": "NOTEBOOK",
-        "mlflow.source.name": relative,
-        "mlops.notebook.path": relative,
-        "mlops.notebook.found_by": "argument",
-    }
