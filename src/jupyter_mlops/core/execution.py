@@ -17,8 +17,6 @@ as Python literals; we add dates and datetimes (papermill would inject them as t
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 import os
 import shutil
 import signal
@@ -32,10 +30,15 @@ from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NOTEBOOK_ENV
+from jupyter_mlops.core.papermill_engine import (
+    ENGINE_NAME,
+    injectable,
+    is_user_code_cell,
+    register_engine,
+)
 
 __all__ = ["CellFailure", "ExecutionOutcome", "NotebookExecution", "execute_notebook"]
 
-ENGINE_NAME = "jupyter-mlops"
 _GRACE_S = 10.0  # after an interrupt, how long the kernel may take before it is killed
 
 
@@ -172,7 +175,7 @@ class NotebookExecution:
             if self._sockets is not None:
                 shutil.rmtree(self._sockets, ignore_errors=True)
 
-    def _kernel_config(self) -> Any:
+    def kernel_config(self) -> Any:
         from traitlets.config import Config
 
         if self._sockets is None:
@@ -183,18 +186,18 @@ class NotebookExecution:
         import nbclient.exceptions
         import papermill
 
-        _register_engine()
+        register_engine()
         try:
             papermill.execute_notebook(
                 str(self.notebook),
                 str(self.output),
-                parameters={k: _injectable(v) for k, v in self.parameters.items()},
+                parameters={k: injectable(v) for k, v in self.parameters.items()},
                 # the kernel gets ``cwd`` from the engine: papermill's own ``cwd`` would
                 # chdir this whole process
                 progress_bar=self.progress_bar,
                 kernel_name="python3",
                 engine_name=ENGINE_NAME,
-                jupyter_mlops_execution=self,
+                jupyter_mlops_hooks=self,
             )
             self._finish("succeeded")
         except papermill.PapermillExecutionError as exc:
@@ -244,7 +247,7 @@ class NotebookExecution:
             if ename == "CellExecutionError" and not evalue:
                 # e.g. a magic's UsageError: IPython prints it to stderr, no error output
                 ename, evalue = _last_error_line(cell.get("outputs", []))
-        code_cells = [c for c in cells if _counts(c)]
+        code_cells = [c for c in cells if is_user_code_cell(c)]
         index = next((i for i, c in enumerate(code_cells) if failed and c is failed[0]), None)
         return CellFailure(
             index=index if index is not None else int(exc.cell_index),
@@ -255,18 +258,18 @@ class NotebookExecution:
             first_line=(source.splitlines() or [""])[0][:80],
         )
 
-    # -- called by the engine on the worker thread -----------------------------------------
-    def _attach(self, client: Any, total: int) -> None:
+    # -- papermill_engine.ExecutionHooks: called on the worker thread ----------------------
+    def attach(self, client: Any, total: int) -> None:
         self._client = client
         self.cells_total = total
         if self._cancel_reason is not None:  # cancelled before the kernel existed
             raise _Cancelled()
 
-    def _cell_started(self) -> None:
+    def cell_started(self) -> None:
         if self._cancel_reason is not None:
             raise _Cancelled()
 
-    def _cell_completed(self, is_code: bool) -> None:
+    def cell_completed(self, is_code: bool) -> None:
         if is_code:
             self.cells_done += 1
             if self.on_cell is not None:
@@ -328,109 +331,3 @@ def execute_notebook(
 
 
 # -- papermill integration -------------------------------------------------------------------
-
-_registered = threading.Lock()
-_done: list[bool] = []
-
-
-def _register_engine() -> None:
-    """Register our papermill engine and the date-aware translator (once per process)."""
-    with _registered:
-        if _done:
-            return
-        from papermill.engines import NBClientEngine, papermill_engines
-        from papermill.translators import PythonTranslator, papermill_translators
-
-        class _Translator(PythonTranslator):  # type: ignore[misc]
-            """papermill's Python translator, plus dates and datetimes as real values."""
-
-            @classmethod
-            def translate(cls, val: Any) -> str:
-                if isinstance(val, _IsoDate):
-                    return f'__import__("datetime").{val.kind}.fromisoformat("{val}")'
-                return str(super().translate(val))
-
-        class _Engine(NBClientEngine):  # type: ignore[misc]
-            """papermill's nbclient engine, reporting to a :class:`NotebookExecution`."""
-
-            @classmethod
-            def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-                from papermill.clientwrap import PapermillNotebookClient
-                from papermill.utils import merge_kwargs, remove_args
-
-                execution: NotebookExecution = kwargs.pop("jupyter_mlops_execution")
-                execution_timeout = kwargs.pop("execution_timeout", None)
-                start_timeout = kwargs.pop("start_timeout", 60)
-                kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-                final = merge_kwargs(
-                    kwargs,
-                    timeout=execution_timeout,
-                    startup_timeout=start_timeout,
-                    kernel_name=kernel_name,
-                    log_output=kwargs.pop("log_output", False),
-                )
-                final["config"] = execution._kernel_config()
-                _watch_cells(nb_man, execution)
-                client = PapermillNotebookClient(nb_man, **final)
-                code_cells = sum(1 for c in nb_man.nb.cells if _counts(c))
-                execution._attach(client, code_cells)
-                return client.execute(env=execution.env, cwd=str(execution.cwd))
-
-        # We check parameter names ourselves; papermill cannot parse some annotations
-        # (``int | None``, ``datetime.date``) and would warn about names it missed.
-        logging.getLogger("papermill").addFilter(_KnownParameters())
-        papermill_translators.register("python", _Translator)
-        papermill_engines.register(ENGINE_NAME, _Engine)
-        _done.append(True)
-
-
-class _KnownParameters(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Passed unknown parameter")
-
-
-class _IsoDate(str):
-    """A date or datetime parameter on its way to the kernel: text in the notebook's
-    papermill metadata (which is JSON), a real date in the injected cell."""
-
-    kind: str
-
-    def __new__(cls, text: str, kind: str = "date") -> _IsoDate:
-        value = super().__new__(cls, text)
-        value.kind = kind
-        return value
-
-    def __reduce__(self) -> tuple[Any, ...]:  # papermill deep-copies its parameters
-        return (_IsoDate, (str(self), self.kind))
-
-
-def _injectable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return _IsoDate(value.isoformat(), "datetime" if isinstance(value, dt.datetime) else "date")
-    return value
-
-
-_INJECTED_TAG = "injected-parameters"
-
-
-def _counts(cell: Any) -> bool:
-    """A code cell of the user's notebook (not the one papermill injects)."""
-    tags = cell.get("metadata", {}).get("tags") or []
-    return bool(cell.get("cell_type") == "code" and _INJECTED_TAG not in tags)
-
-
-def _watch_cells(nb_man: Any, execution: NotebookExecution) -> None:
-    """Wrap papermill's per-cell callbacks so the execution sees each cell start and end."""
-    started, completed = nb_man.cell_start, nb_man.cell_complete
-
-    def cell_start(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
-        execution._cell_started()
-        return started(cell, cell_index, **kwargs)
-
-    def cell_complete(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
-        result = completed(cell, cell_index, **kwargs)
-        execution._cell_completed(_counts(cell))
-        return result
-
-    nb_man.cell_start = cell_start
-    nb_man.cell_complete = cell_complete

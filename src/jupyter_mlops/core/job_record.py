@@ -61,6 +61,11 @@ class JobRecord:
 
     @classmethod
     def create(cls, job: PreparedJob, job_id: str) -> JobRecord:
+        """Open the job's run in the job's store and experiment.
+
+        Raises:
+            MlopsError: CONFIG / TRACKING_UNAVAILABLE when the store cannot be used.
+        """
         from mlflow.entities import Param
 
         from jupyter_mlops.core.git_state import read_git_state
@@ -98,9 +103,7 @@ class JobRecord:
             params = [Param(k, param_text(v)) for k, v in job.values.items()]
             for start in range(0, len(params), 100):
                 target.client.log_batch(run.info.run_id, params=params[start : start + 100])
-        except MlopsError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # store drivers raise their own types
             raise MlopsError(
                 f"cannot create the job's run in {target.settings.display_uri}: {exc}",
                 ErrorCode.TRACKING_UNAVAILABLE,

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,8 +157,8 @@ def reproduce(
     original = root / notebook_rel if notebook_rel else None
     text, origin = _notebook_text(client, original, tags, run_id)
     if text is None:
-        return _replace(base, reasons=("notebook missing: " + origin,))
-    base = _replace(base, notebook_origin=origin)
+        return replace(base, reasons=("notebook missing: " + origin,))
+    base = replace(base, notebook_origin=origin)
     if on_start is not None:
         on_start(f"{ref.name} version {version.version} ({origin})")
     with tempfile.TemporaryDirectory(prefix="jupyter-mlops-reproduce-") as tmp:
@@ -166,7 +166,7 @@ def reproduce(
         notebook = folder / (Path(notebook_rel).name or "notebook.ipynb")
         notebook.write_text(text, encoding="utf-8")
         parameters, notes = _parameters(client, source, notebook)
-        base = _replace(base, parameters=parameters, notes=tuple(notes))
+        base = replace(base, parameters=parameters, notes=tuple(notes))
         out_folder = output_dir or root / "build" / "reproduce"
         output = out_folder / f"{ref.name}-v{version.version}.ipynb"
         store = f"sqlite:///{folder / 'mlflow.db'}"
@@ -184,13 +184,13 @@ def reproduce(
             .wait()
         )
         assert outcome is not None
-        base = _replace(base, output=output)
+        base = replace(base, output=output)
         if outcome.kind != "succeeded":
             detail = outcome.failure.describe() if outcome.failure else outcome.message
-            return _replace(base, reasons=(f"notebook failed: {detail or outcome.kind}",))
+            return replace(base, reasons=(f"notebook failed: {detail or outcome.kind}",))
         rerun = _matching_run(store, source, tags)
     if rerun is None:
-        return _replace(
+        return replace(
             base, reasons=("the re-executed notebook recorded no run for the version's cell",)
         )
     checks = _metric_checks(source, tags, rerun, tolerance) + _data_checks(tags, rerun)
@@ -201,13 +201,7 @@ def reproduce(
         reasons.append("metric drift: " + ", ".join(drifted))
     if changed:
         reasons.append("data changed: " + ", ".join(changed))
-    return _replace(base, checks=tuple(checks), reasons=tuple(reasons))
-
-
-def _replace(base: Reproduction, **changes: Any) -> Reproduction:
-    from dataclasses import replace
-
-    return replace(base, **changes)
+    return replace(base, checks=tuple(checks), reasons=tuple(reasons))
 
 
 def _source_run(client: MlflowClient, run_id: str) -> Run | None:
