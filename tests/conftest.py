@@ -21,6 +21,9 @@ from mlflow import MlflowClient
 import jupyter_mlops
 from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
 
+# jp_fetch & co (a real Jupyter server per test) and our server fixtures (api, config).
+pytest_plugins = ["pytest_jupyter.jupyter_server", "server_support"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:

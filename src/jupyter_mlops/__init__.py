@@ -74,6 +74,16 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
     unload(shell)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Tell Jupyter Server where the extension lives (``jupyter server extension list``)."""
+    return [{"module": "jupyter_mlops.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension is, for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)

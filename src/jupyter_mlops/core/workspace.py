@@ -1,0 +1,93 @@
+"""Paths and stores as a server sees them: every path a client names is confined to one root
+folder, and each tracking URI gets one long-lived client.
+
+>>> confine(Path("/srv/notebooks"), "../etc/passwd")
+Traceback (most recent call last):
+...
+jupyter_mlops.core.errors.MlopsError: path '../etc/passwd' must stay inside the server's root folder
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["cached_client", "confine", "relative_to_root"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_clients: dict[str, MlflowClient] = {}
+_clients_lock = threading.Lock()
+
+
+def confine(
+    root: Path, relative: str, *, must_exist: bool = True, suffix: str | None = None
+) -> Path:
+    """The absolute path of ``relative`` inside ``root``.
+
+    Args:
+        root: the folder nothing may leave (the server's root directory).
+        relative: a ``/``-separated path relative to ``root``, as the client sent it.
+        must_exist: require an existing file.
+        suffix: require this file extension (e.g. ``.ipynb``).
+
+    Raises:
+        MlopsError: USAGE for an empty, absolute or ``..`` path, a NUL byte or a wrong
+            suffix; NOT_FOUND when the file is missing or a symlink leads outside ``root``.
+            Nothing outside ``root`` is read to decide.
+    """
+    text = relative.strip()
+    shown = relative if len(relative) <= 200 else relative[:200] + "..."
+    if not text or "\x00" in text:
+        raise MlopsError("a path is required", ErrorCode.USAGE)
+    parts = re.split(r"[\\/]+", text)
+    if text.startswith(("/", "\\", "~")) or _DRIVE.match(text) or ".." in parts:
+        raise MlopsError(
+            f"path {shown!r} must stay inside the server's root folder", ErrorCode.USAGE
+        )
+    if suffix is not None and not text.endswith(suffix):
+        raise MlopsError(f"path {shown!r} is not a {suffix} file", ErrorCode.USAGE)
+    root = root.resolve()
+    candidate = root.joinpath(*[p for p in parts if p not in ("", ".")])
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root):  # a symlink pointing out of the root
+        raise MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
+    if must_exist and not resolved.is_file():
+        raise MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
+    return resolved
+
+
+def relative_to_root(root: Path, path: Path) -> str:
+    """``path`` relative to ``root`` with ``/`` separators ("" for the root itself); the
+    absolute path when it lies outside (a store configured elsewhere)."""
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return str(path)
+    return "" if relative == Path() else PurePosixPath(relative).as_posix()
+
+
+def cached_client(tracking_uri: str) -> MlflowClient:
+    """One checked client per tracking URI for the life of the process.
+
+    The first call checks that the store answers (:func:`~jupyter_mlops.core.tracking.connect`);
+    later calls reuse the client, so a request pays no connection probe.
+
+    Raises:
+        MlopsError: as :func:`~jupyter_mlops.core.tracking.connect` (nothing is cached then).
+    """
+    with _clients_lock:
+        client = _clients.get(tracking_uri)
+    if client is None:
+        from jupyter_mlops.core.tracking import connect
+
+        client = connect(tracking_uri)
+        with _clients_lock:
+            client = _clients.setdefault(tracking_uri, client)
+    return client

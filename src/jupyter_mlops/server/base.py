@@ -1,0 +1,94 @@
+"""The one handler base: JSON replies, request bodies, path confinement and the single mapping
+of :class:`MlopsError` to an HTTP status with a JSON body (no traceback ever leaves)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.server.settings import JupyterMlops
+
+__all__ = ["AUTH_RESOURCE", "MlopsHandler"]
+
+#: The resource name given to ``@authorized`` (jupyter_server's authorizer sees it).
+AUTH_RESOURCE = "jupyter_mlops"
+
+
+class MlopsHandler(APIHandler):
+    """Base of every route. Subclasses decorate each verb with ``@web.authenticated`` and
+    ``@authorized``; ``tests/test_server_auth.py`` fails when one does not."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def mlops_settings(self) -> JupyterMlops:
+        settings: JupyterMlops = self.settings["jupyter_mlops"]
+        return settings
+
+    @property
+    def root_dir(self) -> Path:
+        """The server's root directory: every path parameter stays inside it."""
+        return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    def reply(self, body: Mapping[str, Any], status: int = 200) -> None:
+        """Send ``body`` (one of the contract's TypedDicts) as JSON."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, default=str))
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object.
+
+        Raises:
+            MlopsError: USAGE when it is not a JSON object.
+        """
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise MlopsError(f"the request body is not JSON: {exc}", ErrorCode.USAGE) from None
+        if not isinstance(data, dict):
+            raise MlopsError("the request body must be a JSON object", ErrorCode.USAGE)
+        return data
+
+    def required_argument(self, name: str) -> str:
+        """A query argument that must be present and non-empty.
+
+        Raises:
+            MlopsError: USAGE when missing.
+        """
+        value = self.get_query_argument(name, default="")
+        if not value:
+            raise MlopsError(f"the query parameter {name!r} is required", ErrorCode.USAGE)
+        return value
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error leaves as ``{"error": slug, "message": text}``; never a traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MlopsError):  # mapped once, here: the code fixes the status
+            self.set_status(exc.code.http_status)
+            body = {"error": exc.code.slug, "message": exc.message}
+        elif isinstance(exc, web.HTTPError):
+            body = {"error": _slug(status_code), "message": exc.log_message or self._reason}
+        else:
+            body = {"error": ErrorCode.INTERNAL.slug, "message": "internal error (see the log)"}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, MlopsError):  # a user's mistake, not a server fault
+            self.log.info("jupyter-mlops: %s %s", value.code.slug, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+
+def _slug(status: int) -> str:
+    for code in ErrorCode:
+        if code.http_status == status:
+            return code.slug
+    return "forbidden" if status == 403 else "http_error"
