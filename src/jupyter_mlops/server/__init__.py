@@ -18,9 +18,14 @@ __all__ = ["routes"]
 
 def routes() -> list[tuple[str, type]]:
     """Every (pattern below the namespace, handler) pair of the extension."""
-    from jupyter_mlops.server import job_routes, registry_routes, run_routes
+    from jupyter_mlops.server import job_routes, registration_routes, registry_routes, run_routes
 
-    return [*run_routes.ROUTES, *registry_routes.ROUTES, *job_routes.ROUTES]
+    return [
+        *run_routes.ROUTES,
+        *registry_routes.ROUTES,
+        *registration_routes.ROUTES,
+        *job_routes.ROUTES,
+    ]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
