@@ -6,9 +6,15 @@ Every reply and request body of ``<base_url>/jupyter-mlops/api/`` is one of the
 paths are relative to the server's root directory with ``/`` separators.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: TypedDict needs real annotations to see Required[...].
 
+import sys
 from typing import Any, Literal, TypedDict
+
+if sys.version_info >= (3, 11):
+    from typing import Required
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import Required
 
 __all__ = [
     "API_NAMESPACE",
@@ -180,7 +186,7 @@ class ModelDetailReply(TypedDict):
 class RegisterRequest(TypedDict, total=False):
     """``POST models/NAME/versions``: register the model logged on ``run_id``."""
 
-    run_id: str  # required
+    run_id: Required[str]
     alias: str | None
     owner: str | None
     purpose: str | None
@@ -226,7 +232,7 @@ class JobReply(TypedDict):
 class JobRequest(TypedDict, total=False):
     """``POST jobs``: create or update the contract (as ``jupyter-mlops job init``)."""
 
-    notebook: str  # required
+    notebook: Required[str]
     name: str | None
     model: str | None
     experiment: str | None
@@ -239,7 +245,7 @@ ExecutionStatus = Literal["STARTING", "RUNNING", "FINISHED", "FAILED", "KILLED"]
 class ExecutionRequest(TypedDict, total=False):
     """``POST jobs/executions``: run the notebook's job in the background."""
 
-    notebook: str  # required
+    notebook: Required[str]
     parameters: dict[str, Any]  # typed values (JSON); dates as ISO text
     timeout: float | None
 
