@@ -26,7 +26,8 @@ def jp_server_config(jp_root_dir: Path) -> Config:
     return Config(
         {
             "ServerApp": {
-                "jpserver_extensions": {"jupyter_mlops": True},
+                # terminals refuse to load when unauthenticated access is disabled: not ours
+                "jpserver_extensions": {"jupyter_mlops": True, "jupyter_server_terminals": False},
                 "allow_unauthenticated_access": False,
                 "root_dir": str(jp_root_dir),
             },

@@ -12,6 +12,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.notebook_store import NotebookStore, notebook_store
+from jupyter_mlops.core.workspace import confine
 from jupyter_mlops.server.settings import JupyterMlops
 
 __all__ = ["AUTH_RESOURCE", "MlopsHandler"]
@@ -66,6 +68,25 @@ class MlopsHandler(APIHandler):
         if not value:
             raise MlopsError(f"the query parameter {name!r} is required", ErrorCode.USAGE)
         return value
+
+    def notebook_path(self, value: str) -> Path:
+        """A notebook path sent by the client, confined to the server's root.
+
+        Raises:
+            MlopsError: USAGE for ``..``, absolute paths or a non-notebook; NOT_FOUND when
+                missing or leading outside the root through a symlink.
+        """
+        return confine(self.root_dir, value, suffix=".ipynb")
+
+    def store(self, notebook: str | None = None, *, required: bool = False) -> NotebookStore:
+        """The store of the notebook named by ``notebook`` (else the ``notebook`` query
+        argument), or of the server's root folder when none is named and none is required."""
+        text = notebook if notebook is not None else self.get_query_argument("notebook", "")
+        if not text and required:
+            raise MlopsError("the query parameter 'notebook' is required", ErrorCode.USAGE)
+        path = self.notebook_path(text) if text else None
+        override = self.mlops_settings.tracking_uri or None
+        return notebook_store(path, cwd=self.root_dir, tracking_uri=override)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error leaves as ``{"error": slug, "message": text}``; never a traceback."""

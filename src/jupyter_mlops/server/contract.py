@@ -30,6 +30,9 @@ __all__ = [
     "JobReply",
     "JobRequest",
     "LedgerEntry",
+    "LineageEdge",
+    "LineageNode",
+    "LineageReply",
     "ModelDetailReply",
     "ModelListReply",
     "ModelRow",
@@ -181,6 +184,27 @@ class ModelDetailReply(TypedDict):
     aliases: dict[str, str]  # alias -> version
     versions: list[ModelVersionEntry]  # newest first
     ledger: list[LedgerEntry]  # newest first
+
+
+class LineageNode(TypedDict):
+    kind: str  # dataset | run | model_version
+    id: str  # <kind>:<identifier>
+    attributes: dict[str, Any]
+
+
+class LineageEdge(TypedDict):
+    kind: str  # input | produced | same_notebook
+    source: str
+    target: str
+
+
+class LineageReply(TypedDict):
+    """``GET lineage?model=NAME&ref=@ALIAS|VERSION``: schema ``jupyter-mlops/lineage/1``."""
+
+    schema: str
+    root: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
 
 
 class RegisterRequest(TypedDict, total=False):

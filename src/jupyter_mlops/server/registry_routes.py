@@ -1,5 +1,45 @@
-"""Routes: filled in by the feature work (placeholder so the extension loads)."""
+"""Routes about registered models: ``models``, ``models/NAME`` and ``lineage``."""
 
 from __future__ import annotations
 
-ROUTES: list[tuple[str, type]] = []
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from jupyter_mlops.core.model_details import model_detail, model_lineage, model_list
+from jupyter_mlops.server.base import MlopsHandler
+from jupyter_mlops.server.contract import LineageReply, ModelDetailReply, ModelListReply
+
+__all__ = ["ROUTES"]
+
+
+class ModelsHandler(MlopsHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        models: ModelListReply = model_list(self.store())  # type: ignore[assignment]
+        self.reply(models)
+
+
+class ModelHandler(MlopsHandler):
+    @web.authenticated
+    @authorized
+    def get(self, name: str) -> None:
+        detail: ModelDetailReply = model_detail(self.store(), name)  # type: ignore[assignment]
+        self.reply(detail)
+
+
+class LineageHandler(MlopsHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        model = self.required_argument("model")
+        ref = self.get_query_argument("ref", "") or None
+        graph: LineageReply = model_lineage(self.store(), model, ref)  # type: ignore[assignment]
+        self.reply(graph)
+
+
+ROUTES: list[tuple[str, type]] = [
+    (r"models", ModelsHandler),
+    (r"models/(?P<name>[^/]+)", ModelHandler),
+    (r"lineage", LineageHandler),
+]

@@ -1,0 +1,130 @@
+"""Every route of the server extension authenticates, authorizes and keeps paths inside the
+server's root folder. The guard iterates ``jupyter_mlops.server.routes()``, so a handler added
+later without ``@web.authenticated`` or ``@authorized`` fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_server.auth.authorizer import Authorizer
+from tornado.httpclient import HTTPResponse
+
+from jupyter_mlops.server import routes
+
+_VERBS = ("get", "post", "put", "patch", "delete")
+_SAMPLES = {"run_id": "0" * 32, "name": "credit-risk", "execution_id": "0" * 32}
+
+
+class DenyAll(Authorizer):
+    """An authorizer that refuses every action (the user is authenticated)."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return False
+
+
+def _endpoints() -> list[tuple[str, str]]:
+    """(verb, concrete path below the namespace) for every handler method."""
+    found = []
+    for pattern, handler in routes():
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: _SAMPLES[m.group(1)], pattern)
+        for verb in _VERBS:
+            if verb in vars(handler) or any(
+                verb in vars(base)
+                for base in handler.__mro__
+                if base.__module__.startswith("jupyter_mlops")
+            ):
+                found.append((verb.upper(), path))
+    return found
+
+
+async def _raw(http_server_client, jp_base_url, method, path, headers=None) -> HTTPResponse:
+    body = "{}" if method in ("POST", "PUT", "PATCH") else None
+    return await http_server_client.fetch(
+        jp_base_url.rstrip("/") + "/jupyter-mlops/api/" + path,
+        method=method,
+        body=body,
+        headers=headers or {},
+        raise_error=False,
+        follow_redirects=False,
+    )
+
+
+def test_the_guard_sees_every_route():
+    endpoints = _endpoints()
+    for expected in [("GET", "config"), ("GET", "runs"), ("GET", "models"), ("GET", "lineage")]:
+        assert expected in endpoints
+    assert len(endpoints) >= 6
+
+
+async def test_every_verb_refuses_a_request_without_a_token(http_server_client, jp_base_url):
+    for method, path in _endpoints():
+        response = await _raw(http_server_client, jp_base_url, method, path)
+        assert response.code == 403, (method, path, response.code)
+
+
+@pytest.fixture
+def deny_all_config(jp_server_config):
+    jp_server_config["ServerApp"]["authorizer_class"] = DenyAll
+    return jp_server_config
+
+
+async def test_every_verb_asks_the_authorizer(deny_all_config, api):
+    for method, path in _endpoints():
+        status, body = await api(method, *path.split("/"))
+        assert status == 403, (method, path, status, body)
+
+
+@pytest.fixture
+def layout(jp_root_dir: Path, tmp_path: Path) -> dict[str, Path]:
+    """A notebook inside the root, one outside it, and a symlink inside pointing outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), secret)
+    nbformat.write(nbformat.v4.new_notebook(), jp_root_dir / "inside.ipynb")
+    (jp_root_dir / "link.ipynb").symlink_to(secret)
+    return {"secret": secret}
+
+
+_TRAVERSALS = [
+    ("../outside/secret.ipynb", 400),
+    ("..%2Foutside%2Fsecret.ipynb", 400),
+    ("%2e%2e%2foutside%2fsecret.ipynb", 400),
+    ("%2E%2E/outside/secret.ipynb", 400),
+    ("sub/../../outside/secret.ipynb", 400),
+    ("..\\outside\\secret.ipynb", 400),
+    ("%252e%252e%252foutside%252fsecret.ipynb", 404),  # decoded once: a name that is not there
+    ("link.ipynb", 404),  # a symlink out of the root
+    ("~/secret.ipynb", 400),
+]
+
+
+@pytest.mark.parametrize("route", ["config", "runs", "models"])
+@pytest.mark.parametrize(("payload", "status"), _TRAVERSALS)
+async def test_traversal_in_the_notebook_parameter_is_refused(
+    layout, http_server_client, jp_base_url, jp_auth_header, route, payload, status
+):
+    response = await _raw(
+        http_server_client, jp_base_url, "GET", f"{route}?notebook={payload}", jp_auth_header
+    )
+    assert response.code == status, (payload, response.code, response.body[:300])
+    body = json.loads(response.body)
+    assert set(body) == {"error", "message"}
+    assert str(layout["secret"].parent) not in body["message"]
+
+
+@pytest.mark.parametrize("route", ["config", "runs"])
+async def test_an_absolute_path_to_a_real_notebook_outside_is_refused(layout, api, route):
+    status, body = await api("GET", route, params={"notebook": str(layout["secret"])})
+    assert status == 400, body
+    assert "inside the server's root" in body["message"]
+
+
+async def test_a_notebook_inside_the_root_is_fine(layout, api):
+    status, body = await api("GET", "config", params={"notebook": "inside.ipynb"})
+    assert status == 200, body
