@@ -21,6 +21,7 @@ from jupyter_mlops.core.errors import MlopsError
 from jupyter_mlops.core.hidden_state import assess_notebook
 from jupyter_mlops.core.parameters import injected_parameters
 from jupyter_mlops.core.registration import RegistrationRequest, TrainingData, register_from
+from jupyter_mlops.core.run_models import log_run_models
 from jupyter_mlops.core.session import describe_target
 from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell, running_count
 
@@ -45,6 +46,13 @@ def _init_args(line: str) -> None:
     "--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the run (repeatable)"
 )
 @argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
+@argument(
+    "--log-model",
+    default="",
+    metavar="VAR[,VAR]",
+    help="log these fitted scikit-learn models with the run (register them later, e.g. from "
+    "the MLOps panel)",
+)
 def _run_args(line: str) -> None:
     """%%mlops run: execute the cell and record it as one MLflow run."""
 
@@ -158,6 +166,7 @@ class MlopsMagics(Magics):
         assert shell is not None  # set by Magics.__init__
         tags = dict(_tag(t) for t in args.tag)
         params, metrics = _names(args.params, "--params"), _names(args.metrics, "--metrics")
+        models = _names(args.log_model, "--log-model")
         code = describe_cell(shell, self.tracker, line, body)
         try:
             compiled = compile_body(shell, body, code)
@@ -181,10 +190,16 @@ class MlopsMagics(Magics):
             autolog=self.autolog and not args.no_autolog,
             system_tags=hidden.tags(),
             warn=fluent.warn,
-        ):
+        ) as capture:
             if (warning := hidden.warning()) is not None:
                 fluent.warn(warning)
-            return compiled.run()
+            result = compiled.run()
+        if models:  # only after a cell that ran through: its run is ended and complete
+            try:
+                log_run_models(target.client, capture.run_id, models, namespace, fluent.warn)
+            except MlopsError as exc:
+                raise UsageError(f"{exc} (the run itself is recorded)") from None
+        return result
 
     def _job(self, args: Any) -> None:
         shell = self.shell

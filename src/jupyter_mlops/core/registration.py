@@ -26,6 +26,7 @@ from jupyter_mlops.core.ledger import AliasMove, move_alias
 from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
 from jupyter_mlops.core.model_refs import mlflow_error
 from jupyter_mlops.core.run_capture import Warn
+from jupyter_mlops.core.run_models import reusable_model
 from jupyter_mlops.core.session import Target
 from jupyter_mlops.core.source_run import find_source_run
 from jupyter_mlops.core.training_data import TrainingData, check_data, store_profiles, training_data
@@ -36,9 +37,11 @@ __all__ = [
     "Registration",
     "RegistrationRequest",
     "TrainingData",
+    "ensure_model",
     "find_source_run",
     "register_from",
     "register_model",
+    "version_tags_of",
 ]
 
 #: Registered-model tags holding the inventory fields, by option name.
@@ -178,10 +181,12 @@ def register_model(
             "a signature or input example (pass --data DF_VAR)"
         )
     try:
-        logged = log_sklearn_model(client, run, model, features)
+        logged = reusable_model(client, run, model, label) or log_sklearn_model(
+            client, run, model, features
+        )
         profiles = store_profiles(client, run, training)
-        version_tags = _version_tags(run, training, profiles)
-        _ensure_model(client, name, request.inventory_tags())
+        version_tags = version_tags_of(run, training, profiles)
+        ensure_model(client, name, request.inventory_tags())
         version = client.create_model_version(
             name,
             source=logged.artifact_location,
@@ -227,7 +232,7 @@ def _snapshot(values: Mapping[str, Any], keys: str | None) -> str:
     return text if len(text) <= _MAX_TAG else "{}"
 
 
-def _version_tags(
+def version_tags_of(
     run: Run, training: Sequence[TrainingData], profiles: list[str]
 ) -> dict[str, str]:
     tags = run.data.tags
@@ -261,7 +266,7 @@ def _version_tags(
     return version_tags
 
 
-def _ensure_model(client: MlflowClient, name: str, tags: dict[str, str]) -> None:
+def ensure_model(client: MlflowClient, name: str, tags: dict[str, str]) -> None:
     """Create the registered model with its inventory tags, or update the given ones."""
     try:
         client.create_registered_model(name, tags=tags)
