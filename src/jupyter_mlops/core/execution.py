@@ -17,6 +17,7 @@ as Python literals; we add dates and datetimes (papermill would inject them as t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -174,6 +175,7 @@ class NotebookExecution:
         finally:
             if self._sockets is not None:
                 shutil.rmtree(self._sockets, ignore_errors=True)
+            _close_thread_loop()
 
     def kernel_config(self) -> Any:
         from traitlets.config import Config
@@ -331,3 +333,18 @@ def execute_notebook(
 
 
 # -- papermill integration -------------------------------------------------------------------
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop nbclient left on this worker thread.
+
+    Its self-pipe sockets would otherwise stay open until garbage collection: harmless in the
+    one-job CLI, a leak per job in a long-lived server.
+    """
+    import asyncio
+
+    with contextlib.suppress(RuntimeError):  # no loop was set on this thread
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running():
+            loop.close()
+        asyncio.set_event_loop(None)

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,6 +119,7 @@ def prepare_job(
     *,
     parameters: Sequence[tuple[str, str]] = (),
     parameter_file: Path | None = None,
+    values: Mapping[str, Any] | None = None,
     output: Path | None = None,
     experiment: str | None = None,
     tracking_uri: str | None = None,
@@ -128,6 +129,10 @@ def prepare_job(
 ) -> PreparedJob:
     """Check a job before any kernel starts.
 
+    ``values`` are typed values (JSON: numbers, booleans, lists, ISO dates as text), as the
+    panel sends them; they override the parameter file, and ``parameters`` (``-p NAME TEXT``
+    pairs from the command line) override both.
+
     Raises:
         MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
             USAGE for an unknown parameter (listing the valid ones), a value that does not
@@ -136,6 +141,8 @@ def prepare_job(
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
     from_file = load_parameter_file(parameter_file) if parameter_file is not None else None
+    if values is not None:
+        from_file = {**(from_file or {}), **values}
     resolved = resolve_values(
         contract.parameters, from_file=from_file, from_command_line=parameters
     )

@@ -37,3 +37,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     handlers = [(url_path_join(base, pattern), handler) for pattern, handler in routes()]
     web_app.add_handlers(".*$", handlers)
     serverapp.log.info("jupyter-mlops: %d routes under %s", len(handlers), base)
+
+
+def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    """On server stop: cancel running jobs so none of their MLflow runs stays RUNNING."""
+    manager = serverapp.web_app.settings.get("jupyter_mlops_executions")
+    if manager is not None:
+        manager.shutdown()
