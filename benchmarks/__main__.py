@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 # Before MLflow is imported anywhere: no usage telemetry from a benchmark run.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-from benchmarks import capture_overhead, fingerprint_speed, job_overhead, registry_speed
+from benchmarks import (
+    capture_overhead,
+    fingerprint_speed,
+    job_overhead,
+    registry_speed,
+    server_speed,
+)
 from benchmarks._common import Result, machine_description, render
 
 BENCHMARKS: dict[str, Callable[[bool], list[Result]]] = {
@@ -23,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Result]]] = {
     fingerprint_speed.NAME: fingerprint_speed.run,
     registry_speed.NAME: registry_speed.run,
     job_overhead.NAME: job_overhead.run,
+    server_speed.NAME: server_speed.run,
 }
 
 

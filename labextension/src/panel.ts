@@ -89,7 +89,7 @@ export class MlopsPanel extends Widget {
 
   /** What a finished %%mlops cell or job may have changed: runs and models. */
   async refreshRecords(): Promise<void> {
-    await Promise.all([this.runs.refresh(), this.models.refresh()]);
+    await Promise.all([this.refreshConfig(), this.runs.refresh(), this.models.refresh()]);
   }
 
   protected onAfterShow(): void {
