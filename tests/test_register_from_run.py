@@ -37,7 +37,7 @@ def logged(jp_root_dir: Path, _migrated_store: Path) -> dict[str, Any]:
     nbformat.write(nbformat.v4.new_notebook(), notebook)
     uri = f"sqlite:///{jp_root_dir / 'mlflow.db'}"
     ip = InteractiveShell.instance()
-    ip.reset(new_session=False)
+    ip.reset(new_session=True)  # no history of earlier tests (papermill's injected cells)
     ip.run_line_magic("load_ext", "jupyter_mlops")
     try:
         ip.run_line_magic("mlops", f"init --tracking-uri {uri} --notebook {notebook}")

@@ -42,7 +42,7 @@ def recorded(jp_root_dir: Path, _migrated_store: Path) -> dict[str, Any]:
     a, b = _notebook(jp_root_dir / "a.ipynb"), _notebook(jp_root_dir / "sub" / "b.ipynb")
     uri = f"sqlite:///{jp_root_dir / 'mlflow.db'}"
     ip = InteractiveShell.instance()
-    ip.reset(new_session=False)
+    ip.reset(new_session=True)  # no history of earlier tests (papermill's injected cells)
     ip.run_line_magic("load_ext", "jupyter_mlops")
     try:
         ip.run_line_magic("mlops", f"init --tracking-uri {uri} --notebook {a}")
