@@ -63,7 +63,7 @@ def _project() -> tuple[Path, float | None]:
     """The project folder with its store; (folder, seconds spent filling, None if reused)."""
     from jupyter_mlops import __version__
 
-    folder = Path(tempfile.gettempdir()) / f"jupyter-mlops-bench-server-{__version__}-v1"
+    folder = Path(tempfile.gettempdir()) / f"jupyter-mlops-bench-server-{__version__}-v2"
     if (folder / "ready").exists():
         return folder, None
     shutil.rmtree(folder, ignore_errors=True)
@@ -88,10 +88,14 @@ def _fill(folder: Path) -> None:
     engine = create_engine(uri)
     for index in range(NOTEBOOKS):
         name = f"nb{index:02d}"
-        nbformat.write(
-            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
-            folder / f"{name}.ipynb",
-        )
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+        # a kernelspec, or JupyterLab asks which kernel to start (a dialog over the page)
+        notebook.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(notebook, folder / f"{name}.ipynb")
         experiment = client.create_experiment(
             name, artifact_location=(folder / "mlruns" / name).as_uri()
         )

@@ -67,20 +67,22 @@ def _text(body: dict[str, Any], key: str) -> str | None:
 class JobsHandler(_JobHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         text = self.required_argument("notebook")
         path = self.notebook_path(text)
-        self.reply(self.job_reply(job_contract(path), relative_to_root(self.root_dir, path), ()))
+        contract = await asyncio.to_thread(job_contract, path)
+        self.reply(self.job_reply(contract, relative_to_root(self.root_dir, path), ()))
 
     @web.authenticated
     @authorized
-    def post(self) -> None:
+    async def post(self) -> None:
         body = self.json_body()
         path = self.notebook_path(_text(body, "notebook") or "")
         declarations = body.get("parameters") or []
         if not isinstance(declarations, list) or not all(isinstance(d, str) for d in declarations):
             raise MlopsError("'parameters' must be a list of NAME[:TYPE]=DEFAULT", ErrorCode.USAGE)
-        done = init_job(
+        done = await asyncio.to_thread(
+            init_job,
             path,
             name=_text(body, "name"),
             declarations=declarations,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -19,7 +21,7 @@ _FIELDS = ("run_id", "alias", "owner", "purpose", "risk_tier", "reason")
 class VersionsHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def post(self, name: str) -> None:
+    async def post(self, name: str) -> None:
         body = self.json_body()
         unknown = sorted(set(body) - set(_FIELDS))
         if unknown:
@@ -37,7 +39,7 @@ class VersionsHandler(MlopsHandler):
             reason=body.get("reason") or None,
         )
         store = self.store()
-        done = register_logged(store.client(), body["run_id"], request)
+        done = await asyncio.to_thread(register_logged, store.client(), body["run_id"], request)
         reply: RegisterReply = {
             "name": done.name,
             "version": done.version,

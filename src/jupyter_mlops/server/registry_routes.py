@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import cast
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -15,26 +18,26 @@ __all__ = ["ROUTES"]
 class ModelsHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
-        models: ModelListReply = model_list(self.store())  # type: ignore[assignment]
+    async def get(self) -> None:
+        models = cast(ModelListReply, await asyncio.to_thread(model_list, self.store()))
         self.reply(models)
 
 
 class ModelHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def get(self, name: str) -> None:
-        detail: ModelDetailReply = model_detail(self.store(), name)  # type: ignore[assignment]
+    async def get(self, name: str) -> None:
+        detail = cast(ModelDetailReply, await asyncio.to_thread(model_detail, self.store(), name))
         self.reply(detail)
 
 
 class LineageHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         model = self.required_argument("model")
         ref = self.get_query_argument("ref", "") or None
-        graph: LineageReply = model_lineage(self.store(), model, ref)  # type: ignore[assignment]
+        graph = cast(LineageReply, await asyncio.to_thread(model_lineage, self.store(), model, ref))
         self.reply(graph)
 
 

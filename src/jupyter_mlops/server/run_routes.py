@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import cast
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -37,23 +40,28 @@ class ConfigHandler(MlopsHandler):
 class RunsHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         text = self.get_query_argument("limit", "20")
         try:
             limit = int(text)
         except ValueError:
             raise MlopsError(f"limit must be a number, not {text!r}", ErrorCode.USAGE) from None
         token = self.get_query_argument("page_token", "") or None
-        page: RunPageReply = run_page(self.store(required=True), limit=limit, page_token=token)  # type: ignore[assignment]
+        store = self.store(required=True)
+        page = cast(
+            RunPageReply, await asyncio.to_thread(run_page, store, limit=limit, page_token=token)
+        )
         self.reply(page)
 
 
 class RunHandler(MlopsHandler):
     @web.authenticated
     @authorized
-    def get(self, run_id: str) -> None:
-        ui = self.mlops_settings.mlflow_ui_url
-        detail: RunDetailReply = run_detail(self.store(), run_id, mlflow_ui_url=ui)  # type: ignore[assignment]
+    async def get(self, run_id: str) -> None:
+        ui, store = self.mlops_settings.mlflow_ui_url, self.store()
+        detail = cast(
+            RunDetailReply, await asyncio.to_thread(run_detail, store, run_id, mlflow_ui_url=ui)
+        )
         self.reply(detail)
 
 
