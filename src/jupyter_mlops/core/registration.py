@@ -39,6 +39,7 @@ __all__ = [
     "TrainingData",
     "ensure_model",
     "find_source_run",
+    "move_requested_alias",
     "register_from",
     "register_model",
     "version_tags_of",
@@ -170,7 +171,7 @@ def register_model(
             warn(message)
 
     request = request.validated()
-    name, alias = request.name, request.alias
+    name = request.name
     check_model(model, label)
     check_data(data)
     training = training_data(run, data, namespace or {}, note)
@@ -197,16 +198,7 @@ def register_model(
     except MlflowException as exc:
         raise mlflow_error(exc, f"cannot register {name!r}") from None
     number = str(version.version)
-    move = None
-    if alias is not None:
-        move = move_alias(
-            client,
-            name,
-            alias,
-            number,
-            reason=request.reason or f"registered version {number}",
-            action="register",
-        )
+    move = move_requested_alias(client, request, number)
     tags = run.data.tags
     return Registration(
         name=name,
@@ -219,6 +211,22 @@ def register_model(
         data=tuple(t.name for t in training),
         profiles=tuple(profiles),
         warnings=tuple(notes),
+    )
+
+
+def move_requested_alias(
+    client: MlflowClient, request: RegistrationRequest, number: str
+) -> AliasMove | None:
+    """Point ``request.alias`` (if any) at the new version ``number`` through the ledger."""
+    if request.alias is None:
+        return None
+    return move_alias(
+        client,
+        request.name,
+        request.alias,
+        number,
+        reason=request.reason or f"registered version {number}",
+        action="register",
     )
 
 

@@ -8,12 +8,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.ledger import move_alias
 from jupyter_mlops.core.model_refs import mlflow_error
 from jupyter_mlops.core.registration import (
     Registration,
     RegistrationRequest,
     ensure_model,
+    move_requested_alias,
     version_tags_of,
 )
 from jupyter_mlops.core.run_models import PROFILES_TAG, VARIABLE_TAG, logged_models
@@ -66,16 +66,7 @@ def register_logged(
     except MlflowException as exc:
         raise mlflow_error(exc, f"cannot register {request.name!r}") from None
     number = str(version.version)
-    move = None
-    if request.alias is not None:
-        move = move_alias(
-            client,
-            request.name,
-            request.alias,
-            number,
-            reason=request.reason or f"registered version {number}",
-            action="register",
-        )
+    move = move_requested_alias(client, request, number)
     notes = []
     if len(models) > 1:
         variable = (logged.tags or {}).get(VARIABLE_TAG, logged.name)
