@@ -209,3 +209,21 @@ async def test_too_many_running_jobs_are_refused(api, job_notebook, jp_serverapp
     assert status == 409, second
     await api("DELETE", "jobs", "executions", first["id"])
     await _wait(api, first["id"], until=("FINISHED", "FAILED", "KILLED"), seconds=30)
+
+
+async def test_stopping_the_server_cancels_running_jobs(
+    api, job_notebook, jp_root_dir, jp_serverapp
+):
+    await _make_job(api)
+    _, started = await api(
+        "POST", "jobs", "executions", body={"notebook": "job.ipynb", "parameters": {"nap": 60}}
+    )
+    running = await _wait(api, started["id"], until=("RUNNING",), seconds=60)
+    for _ in range(120):
+        _, running = await api("GET", "jobs", "executions", started["id"])
+        if running["cells_done"] >= 2 and running["run_id"]:
+            break
+        await asyncio.sleep(0.25)
+    await jp_serverapp.cleanup_extensions()  # what the server does when it stops
+    client = MlflowClient(f"sqlite:///{jp_root_dir / 'mlflow.db'}")
+    assert client.get_run(running["run_id"]).info.status == "KILLED"

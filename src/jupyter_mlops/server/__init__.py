@@ -6,6 +6,7 @@ route module contributes ``ROUTES`` (pattern below the namespace, handler class)
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -36,11 +37,20 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base = url_path_join(web_app.settings["base_url"], API_NAMESPACE)
     handlers = [(url_path_join(base, pattern), handler) for pattern, handler in routes()]
     web_app.add_handlers(".*$", handlers)
+    _cancel_jobs_on_stop(serverapp)
     serverapp.log.info("jupyter-mlops: %d routes under %s", len(handlers), base)
 
 
-def _unload_jupyter_server_extension(serverapp: Any) -> None:
-    """On server stop: cancel running jobs so none of their MLflow runs stays RUNNING."""
-    manager = serverapp.web_app.settings.get("jupyter_mlops_executions")
-    if manager is not None:
-        manager.shutdown()
+def _cancel_jobs_on_stop(serverapp: Any) -> None:
+    """Cancel running jobs when the server shuts its extensions down, so none of their MLflow
+    runs stays RUNNING. A plain (non-``ExtensionApp``) extension gets no stop hook of its own:
+    we run first in the server's ``cleanup_extensions``."""
+    cleanup = serverapp.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        manager = serverapp.web_app.settings.get("jupyter_mlops_executions")
+        if manager is not None:
+            await asyncio.to_thread(manager.shutdown)
+        await cleanup()
+
+    serverapp.cleanup_extensions = cleanup_extensions
