@@ -1,7 +1,8 @@
 /** The Job section: the notebook's typed parameters, "make this notebook a job", running it
  * with edited values, and the executions' progress, log and cancel button. Executions are
  * polled only while one is running. */
-import { api, convertParameter, declaration, ExecutionReply, JobParameter, JobReply, parameterText } from './api';
+import { api, ExecutionReply, JobParameter, JobReply } from './api';
+import { convertParameter, declaration, parameterText } from './forms';
 import { button, empty, errorBox, h, loading, Section } from './dom';
 
 export interface JobsHost {

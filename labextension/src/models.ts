@@ -1,6 +1,7 @@
 /** The Models section: models registered from this notebook, their versions and aliases, the
  * alias history (ledger) and the lineage graph of the version an alias points at. */
-import { api, formatTime, LineageReply, ModelDetailReply } from './api';
+import { api, LineageReply, ModelDetailReply } from './api';
+import { formatTime } from './forms';
 import { empty, errorBox, h, loading, Section } from './dom';
 
 export interface ModelsHost {

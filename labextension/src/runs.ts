@@ -1,15 +1,7 @@
 /** The Runs section: this notebook's runs, newest first, a run's details and the form that
  * registers the model logged on a run. */
-import {
-  api,
-  formatDuration,
-  formatTime,
-  RegisterFields,
-  registerBody,
-  RunDetailReply,
-  RunSummary,
-  validateRegisterForm
-} from './api';
+import { api, RunDetailReply, RunSummary } from './api';
+import { formatDuration, formatTime, RegisterFields, registerBody, validateRegisterForm } from './forms';
 import { button, empty, errorBox, h, keyValues, loading, Section } from './dom';
 
 /** What the Runs section needs from the panel. */

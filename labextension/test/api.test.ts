@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { api, convertParameter, declaration, formatDuration, registerBody, validateRegisterForm } from '../src/api';
+import { api } from '../src/api';
+import { convertParameter, declaration, formatDuration, registerBody, validateRegisterForm } from '../src/forms';
 import { endpointWithQuery, MlopsApiError, requestAPI } from '../src/request';
 
 interface Seen {
