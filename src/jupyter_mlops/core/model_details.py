@@ -17,6 +17,7 @@ from jupyter_mlops.core.lineage import build_lineage, utc_iso, validation_status
 from jupyter_mlops.core.model_refs import get_model, model_versions, parse_model_ref
 from jupyter_mlops.core.notebook_store import NotebookStore
 from jupyter_mlops.core.registration import INVENTORY_FIELDS
+from jupyter_mlops.core.run_list import notebook_tag_filter
 
 __all__ = ["model_detail", "model_lineage", "model_list"]
 
@@ -49,12 +50,11 @@ def model_list(store: NotebookStore) -> dict[str, Any]:
 
 
 def _models_from(store: NotebookStore, notebook: str) -> set[str]:
-    quoted = '"' + notebook.replace('"', '\\"') + '"' if "'" in notebook else f"'{notebook}'"
     names: set[str] = set()
     token: str | None = None
     while True:
         page = store.client().search_model_versions(
-            f"tags.`mlops.notebook.path` = {quoted}", max_results=1000, page_token=token
+            notebook_tag_filter(notebook), max_results=1000, page_token=token
         )
         names.update(version.name for version in page)
         token = page.token

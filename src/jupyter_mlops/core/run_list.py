@@ -14,7 +14,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.provenance import relative_notebook_path
 from jupyter_mlops.core.session import Target
 
-__all__ = ["RunList", "RunRow", "notebook_filter", "notebook_runs"]
+__all__ = ["RunList", "RunRow", "notebook_filter", "notebook_runs", "notebook_tag_filter"]
 
 V = TypeVar("V")
 _COLUMNS = ("name", "status", "start", "duration", "params", "metrics")
@@ -132,8 +132,14 @@ def notebook_filter(target: Target) -> tuple[str, str | None, str]:
     """
     notebook = relative_notebook_path(target)
     kind = "script" if target.notebook.found_by == "script" else "notebook"
-    query = "" if notebook is None else f"tags.`mlops.{kind}.path` = {_quoted(notebook)}"
+    query = "" if notebook is None else notebook_tag_filter(notebook, kind)
     return query, notebook, kind
+
+
+def notebook_tag_filter(path: str, kind: str = "notebook") -> str:
+    """The MLflow filter matching runs (or model versions) recorded from ``path``, the
+    notebook's (or script's) path relative to the project root, as its tag holds it."""
+    return f"tags.`mlops.{kind}.path` = {_quoted(path)}"
 
 
 def _row(run: Run) -> RunRow:

@@ -19,6 +19,7 @@ from jupyter_mlops.core.datasets import data_fingerprints, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook_store import NotebookStore
 from jupyter_mlops.core.redaction import redact_mapping
+from jupyter_mlops.core.run_list import notebook_tag_filter
 
 __all__ = ["MAX_PAGE", "run_detail", "run_page", "run_summary"]
 
@@ -94,11 +95,7 @@ def run_page(
     experiment_id = store.experiment_id()
     if experiment_id is None:  # nothing recorded yet: an empty page, and nothing created
         return reply
-    query = (
-        ""
-        if store.notebook_tag is None
-        else f"tags.`mlops.notebook.path` = {_quoted(store.notebook_tag)}"
-    )
+    query = "" if store.notebook_tag is None else notebook_tag_filter(store.notebook_tag)
     try:
         runs = store.client().search_runs(
             [experiment_id],
@@ -181,7 +178,3 @@ def _json(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', '\\"') + '"' if "'" in value else f"'{value}'"
