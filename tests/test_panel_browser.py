@@ -162,9 +162,20 @@ def test_run_register_and_job_from_the_panel(lab: dict[str, Any], page: Any) -> 
     # the kernel must be up before cells are queued
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
 
-    # 1. open the panel: nothing recorded yet
-    page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
+    # 1. open the panel (toolbar button, then the command palette, then its tab)
     panel = page.locator("#jupyter-mlops-panel")
+    page.click(".jp-NotebookPanel-toolbar .jp-mlops-toolbar-button")
+    panel.wait_for(state="visible")
+    page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
+    panel.wait_for(state="hidden")
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Open MLOps panel")
+    page.keyboard.press("Enter")
+    panel.wait_for(state="visible")
+    page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
+    panel.wait_for(state="hidden")
+    page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
+    # nothing recorded yet
     panel.locator(".jp-mlops-runs .jp-mlops-empty").wait_for()
     _widen_right_sidebar(page)
     _shot(page, lab, "panel-empty.png")
