@@ -10,6 +10,7 @@ export interface JobsHost {
   /** The notebook file changed on disk (POST jobs wrote its contract): reload it. */
   notebookRewritten(): Promise<string>;
   jobEnded(): void;
+  jobLoaded(model: string | null): void;
 }
 
 const POLL_MS = 1000;
@@ -38,6 +39,7 @@ export class JobsSection {
       const [job, listing] = await Promise.all([api.getJob(notebook), api.listExecutions(notebook)]);
       if (generation !== this.generation) return;
       this.job = job;
+      this.host.jobLoaded(job.model);
       this.executions = listing.executions;
       this.render();
       this.pollIfRunning();
@@ -113,6 +115,7 @@ export class JobsSection {
       const saved = await api.saveJob({ notebook, parameters: job.parameters.filter(p => p.expression === null).map(declaration) });
       const reloaded = await this.host.notebookRewritten();
       this.job = saved;
+      this.host.jobLoaded(saved.model);
       this.message = h('div', { class: 'jp-mlops-success' }, `${saved.changes.join('; ')}. ${reloaded}`);
     } catch (error) {
       this.message = errorBox(error);

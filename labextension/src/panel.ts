@@ -40,7 +40,7 @@ export class MlopsPanel extends Widget {
   private readonly runs: RunsSection;
   private readonly models: ModelsSection;
   private readonly jobs: JobsSection;
-  private modelName = '';
+  private jobModel: string | null = null;
 
   constructor(private readonly focusNotebook: (panel: NotebookPanel) => void) {
     super();
@@ -50,11 +50,14 @@ export class MlopsPanel extends Widget {
     this.addClass('jp-mlops-panel');
     const host = {
       notebook: () => this.notebook(),
-      defaultModelName: () => this.modelName,
+      defaultModelName: () => this.defaultModelName(),
       scrollToCell: (id: string) => this.scrollToCell(id),
       modelsChanged: () => void this.models.refresh(),
       notebookRewritten: () => this.reloadNotebook(),
-      jobEnded: () => void this.refreshRecords()
+      jobEnded: () => void this.refreshRecords(),
+      jobLoaded: (model: string | null) => {
+        this.jobModel = model;
+      }
     };
     this.runs = new RunsSection(host);
     this.models = new ModelsSection(host);
@@ -73,9 +76,16 @@ export class MlopsPanel extends Widget {
   setNotebook(panel: NotebookPanel | null): void {
     if (panel === this.current) return;
     this.current = panel;
+    this.jobModel = null;
     this.runs.reset();
     this.jobs.reset();
     if (this.isVisible) void this.refresh();
+  }
+
+  /** What the register form proposes: the job's model, else the notebook's name. */
+  defaultModelName(): string {
+    const notebook = this.notebook() ?? '';
+    return this.jobModel ?? notebook.replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[_\s]+/g, '-');
   }
 
   notebook(): string | null {
@@ -107,10 +117,8 @@ export class MlopsPanel extends Widget {
       this.header.replaceChildren(h('div', { class: 'jp-mlops-muted' }, 'No notebook in focus.'));
       return;
     }
-    this.modelName = notebook.replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[_\s]+/g, '-');
     try {
-      const [config, job] = await Promise.all([api.getConfig(notebook), api.getJob(notebook).catch(() => null)]);
-      if (job?.model) this.modelName = job.model;
+      const config = await api.getConfig(notebook);
       this.header.replaceChildren(
         h('div', { class: 'jp-mlops-notebook' }, h('strong', {}, notebook)),
         h('div', { class: 'jp-mlops-muted', title: `tracking URI from ${config.tracking_uri_source}` }, `store ${config.tracking_uri}${config.store_exists ? '' : ' (not created yet)'}`),
