@@ -150,6 +150,22 @@ def _widen_right_sidebar(page: Any) -> None:
     page.mouse.up()
 
 
+def _palette(page: Any, command: str) -> None:
+    """Run ``command`` from the command palette (the shortcut may land before the page
+    listens: try it again until the palette shows)."""
+    search = page.locator(".lm-CommandPalette-input")
+    for _ in range(5):
+        page.locator(".jp-NotebookPanel-toolbar").click(position={"x": 400, "y": 10})
+        page.keyboard.press("Control+Shift+C")
+        try:
+            search.wait_for(state="visible", timeout=3_000)
+            break
+        except Exception:  # playwright's TimeoutError: press again
+            continue
+    search.fill(command)
+    page.locator(".lm-CommandPalette-item:has-text('" + command + "')").first.click()
+
+
 def _run_cell_index() -> int:
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     return next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("%%mlops run"))
@@ -168,9 +184,7 @@ def test_run_register_and_job_from_the_panel(lab: dict[str, Any], page: Any) -> 
     panel.wait_for(state="visible")
     page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
     panel.wait_for(state="hidden")
-    page.keyboard.press("Control+Shift+C")
-    page.locator(".lm-CommandPalette-input").fill("Open MLOps panel")
-    page.keyboard.press("Enter")
+    _palette(page, "Open MLOps panel")
     panel.wait_for(state="visible")
     page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='jupyter-mlops-panel']")
     panel.wait_for(state="hidden")
@@ -189,7 +203,8 @@ def test_run_register_and_job_from_the_panel(lab: dict[str, Any], page: Any) -> 
     row = panel.locator(".jp-mlops-run-row").first
     row.wait_for(timeout=180_000)
     assert "logreg-baseline" in row.inner_text()
-    assert "FINISHED" in row.inner_text()
+    # seen while still running, it is looked at again until it has ended
+    panel.locator(".jp-mlops-run-row .jp-mlops-status-finished").first.wait_for(timeout=60_000)
     _shot(page, lab, "panel-runs.png")
 
     # 3. the run's details; the cell id scrolls the notebook to its cell

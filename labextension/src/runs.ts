@@ -20,6 +20,7 @@ export class RunsSection {
   private nextToken: string | null = null;
   private openRun: string | null = null;
   private generation = 0;
+  private recheck: number | null = null;
 
   constructor(private readonly host: RunsHost) {}
 
@@ -37,12 +38,25 @@ export class RunsSection {
       this.runs = page.runs;
       this.nextToken = page.next_page_token;
       this.render();
+      this.recheckWhileRunning();
     } catch (error) {
       if (generation === this.generation) this.section.show(errorBox(error, () => void this.refresh()));
     }
   }
 
+  /** A run still RUNNING (a cell in progress, a job's child) is looked at again every 2 s
+   * until none is: the only polling of runs, and only while something runs. */
+  private recheckWhileRunning(): void {
+    if (this.recheck !== null || !this.runs.some(run => run.status === 'RUNNING')) return;
+    this.recheck = window.setTimeout(() => {
+      this.recheck = null;
+      void this.refresh();
+    }, 2000);
+  }
+
   reset(): void {
+    if (this.recheck !== null) window.clearTimeout(this.recheck);
+    this.recheck = null;
     this.runs = [];
     this.nextToken = null;
     this.openRun = null;
