@@ -122,8 +122,8 @@ export function declaration(param: Pick<JobParameter, 'name' | 'type' | 'nullabl
   let text: string;
   if (value === null || value === undefined) text = 'null';
   else if (typeof value === 'boolean') text = value ? 'True' : 'False';
-  else if (typeof value === 'string' && param.type !== 'date' && param.type !== 'datetime') text = JSON.stringify(value);
-  else if (typeof value === 'string') text = value;
+  else if (typeof value === 'string' && param.type === 'any') text = JSON.stringify(value);
+  else if (typeof value === 'string') text = value; // str and dates: parse_declaration takes the text as it is
   else text = JSON.stringify(value);
   return `${param.name}${type}=${text}`;
 }

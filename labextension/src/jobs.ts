@@ -62,6 +62,11 @@ export class JobsSection {
   private render(): void {
     const job = this.job;
     if (!job) return;
+    // polling re-renders every second: keep what the user typed into the parameter inputs
+    const typed = new Map<string, string | boolean>();
+    this.section.body.querySelectorAll<HTMLInputElement>('.jp-mlops-job-param').forEach(input => {
+      typed.set(input.dataset.name ?? '', input.type === 'checkbox' ? input.checked : input.value);
+    });
     const nodes: (Node | null)[] = [];
     nodes.push(
       h(
@@ -83,6 +88,11 @@ export class JobsSection {
     job.notes.forEach(note => nodes.push(h('div', { class: 'jp-mlops-warning' }, note)));
     nodes.push(...this.executions.map(e => this.execution(e)));
     this.section.show(...nodes);
+    this.section.body.querySelectorAll<HTMLInputElement>('.jp-mlops-job-param').forEach(input => {
+      const value = typed.get(input.dataset.name ?? '');
+      if (typeof value === 'boolean') input.checked = value;
+      else if (value !== undefined) input.value = value;
+    });
   }
 
   private table(parameters: JobParameter[]): HTMLElement {
@@ -116,6 +126,7 @@ export class JobsSection {
       const reloaded = await this.host.notebookRewritten();
       this.job = saved;
       this.host.jobLoaded(saved.model);
+      this.section.body.replaceChildren(); // a new contract: its own defaults
       this.message = h('div', { class: 'jp-mlops-success' }, `${saved.changes.join('; ')}. ${reloaded}`);
     } catch (error) {
       this.message = errorBox(error);
