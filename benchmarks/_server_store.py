@@ -45,6 +45,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks import registry_speed
+
 __all__ = ["MODEL", "NOTEBOOKS", "RUNS_PER_NOTEBOOK", "VERSIONS", "Store", "notebook", "store"]
 
 NOTEBOOKS = 20
@@ -66,28 +68,15 @@ _WRITERS = (  # the jupyter-mlops modules whose code decides what a run and a ve
 _CLIENT_SAMPLE = 10  # runs written one client call at a time, to time that path
 _COUNT = "mlops.cell.execution_count"
 
-SETUP = """\
-import numpy as np
-import pandas as pd
-
-rng = np.random.default_rng(0)
-n = 2_000
-X = pd.DataFrame(
-    {
-        "income": rng.lognormal(10.8, 0.45, n).round(-2),
-        "debt_ratio": rng.beta(2.0, 5.0, n).round(3),
-        "age": rng.integers(21, 75, n),
-        "late_payments": rng.poisson(0.7, n),
-    }
-)
-y = pd.Series(
-    rng.random(n) < 1 / (1 + np.exp(-(4.0 * (X["debt_ratio"] - 0.3) + X["late_payments"] - 1))),
-    name="default",
-)
+# the registry benchmark's generated loan book, split for training
+SETUP = (
+    registry_speed.SETUP
+    + """\
 X_train, X_test, y_train, y_test = X[:1500], X[1500:], y[:1500], y[1500:]
 C = 1.0
 max_iter = 1000
 """
+)
 TRAIN = """\
 %%mlops run --no-autolog --params C,max_iter --metrics accuracy,log_loss,auc
 from sklearn.linear_model import LogisticRegression
