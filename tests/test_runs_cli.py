@@ -93,6 +93,11 @@ def scratch(store: Store, tmp_path: Path) -> Store:
     return replace(store, uri=f"sqlite:///{database}")
 
 
+def _runs(uri: str, *run_ids: str) -> list:
+    client = MlflowClient(uri)
+    return [client.get_run(run_id) for run_id in run_ids]
+
+
 def _stage(uri: str, run_id: str) -> str:
     return MlflowClient(uri).get_run(run_id).info.lifecycle_stage
 
@@ -206,7 +211,11 @@ def test_compare_marks_what_differs(store: Store) -> None:
         return found
 
     assert row("C").startswith("* ") and row("C").split()[2:] == ["0.5", "1.0"]
-    assert row("acc").split()[0] == "acc"  # the metric is shown (it may or may not differ)
+    acc = [
+        f"{float(r.data.metrics['acc']):.6g}" for r in _runs(store.uri, store.run_a, store.run_b)
+    ]
+    assert row("acc").split()[-2:] == acc
+    assert row("acc").startswith("* " if acc[0] != acc[1] else "  ")
     assert row("X_train").startswith("  ")  # same data: not marked
     assert row("commit").startswith("  ") and row("commit").split()[1:] == [store.commit[:12]] * 2
     assert row("cell").startswith("* ")  # recorded by two different cells
@@ -286,9 +295,7 @@ def test_delete_refuses_the_source_of_a_version_and_deletes_none(scratch: Store)
 
 
 def test_delete_with_force_deletes_and_names_the_version(scratch: Store) -> None:
-    result = cli(
-        "runs", "delete", scratch.run_a, "--yes", "--force", "--tracking-uri", scratch.uri
-    )
+    result = cli("runs", "delete", scratch.run_a, "--yes", "--force", "--tracking-uri", scratch.uri)
     assert result.exit_code == 0, result.stderr
     assert "credit-risk/1" in result.stdout
     assert _stage(scratch.uri, scratch.run_a) == "deleted"
@@ -298,9 +305,7 @@ def test_delete_with_force_deletes_and_names_the_version(scratch: Store) -> None
 
 def test_delete_of_an_unknown_run_deletes_nothing(scratch: Store) -> None:
     unknown = "f" * 32
-    result = cli(
-        "runs", "delete", scratch.run_b, unknown, "--yes", "--tracking-uri", scratch.uri
-    )
+    result = cli("runs", "delete", scratch.run_b, unknown, "--yes", "--tracking-uri", scratch.uri)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"jupyter-mlops: error: no run {unknown} in {scratch.uri}"
@@ -311,7 +316,14 @@ def test_delete_of_an_unknown_run_deletes_nothing(scratch: Store) -> None:
 @pytest.mark.slow
 def test_delete_without_yes_and_without_a_terminal_refuses(scratch: Store) -> None:
     result = subprocess.run(
-        [str(BIN / "jupyter-mlops"), "runs", "delete", scratch.run_b, "--tracking-uri", scratch.uri],
+        [
+            str(BIN / "jupyter-mlops"),
+            "runs",
+            "delete",
+            scratch.run_b,
+            "--tracking-uri",
+            scratch.uri,
+        ],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -327,7 +339,14 @@ def _answer_in_terminal(scratch: Store, answer: bytes) -> tuple[int, str]:
     """Run ``runs delete`` with a real terminal as stdin, answer its question."""
     main, child = pty.openpty()
     process = subprocess.Popen(
-        [str(BIN / "jupyter-mlops"), "runs", "delete", scratch.run_b, "--tracking-uri", scratch.uri],
+        [
+            str(BIN / "jupyter-mlops"),
+            "runs",
+            "delete",
+            scratch.run_b,
+            "--tracking-uri",
+            scratch.uri,
+        ],
         stdin=child,
         stdout=child,
         stderr=child,
