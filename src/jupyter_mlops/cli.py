@@ -444,7 +444,9 @@ class _RunsGroup(click.Group):
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         path = ctx.command_path
-        formatter.write_usage(path, "[NOTEBOOK] [--limit N] [--json] [--experiment NAME]")
+        formatter.write_usage(
+            path, "[NOTEBOOK] [--limit N] [--json] [--experiment NAME] [--tracking-uri URI]"
+        )
         formatter.write_usage(path, "compare RUN_ID RUN_ID... [--json]", prefix="       ")
         formatter.write_usage(path, "delete RUN_ID... [--yes] [--force]", prefix="       ")
 
@@ -469,6 +471,7 @@ def runs() -> None:
 @click.option(
     "--experiment",
     default=None,
+    metavar="NAME",
     help="Experiment to read [default: as %mlops init resolves it for NOTEBOOK].",
 )
 @_tracking_uri_option

@@ -34,6 +34,7 @@ _SOURCE_TAGS = (
     ("dirty", "mlops.git.dirty"),
 )
 _SHORT = 12  # digits of commits and fingerprints in the text table
+_MAX_CELL = 40  # longer values are clipped in the text table (never in JSON)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def _shown(section: str, key: str, value: Value) -> str:
         return "-"
     if section == "source" and key == "commit":
         return str(value)[:_SHORT]
-    return _FORMATS.get(section, str)(value)
+    text = _FORMATS.get(section, str)(value)
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
 def _local(iso: str | None) -> str:
