@@ -277,6 +277,14 @@ def test_delete_soft_deletes_a_run(scratch: Store) -> None:
     assert scratch.run_b not in [r["run_id"] for r in json.loads(listed.stdout)["runs"]]
     again = cli("runs", "delete", scratch.run_b, "--yes", "--tracking-uri", scratch.uri)
     assert again.exit_code == 1 and "deleted" in again.stderr
+    by_prefix = cli(
+        "runs", "compare", scratch.run_b[:8], scratch.run_a, "--tracking-uri", scratch.uri
+    )
+    assert by_prefix.exit_code == 1 and by_prefix.stdout == ""
+    assert by_prefix.stderr.splitlines() == [
+        f"jupyter-mlops: error: run {scratch.run_b} is deleted "
+        f"(restore it with 'mlflow runs restore --run-id {scratch.run_b}')"
+    ]
 
 
 def test_delete_refuses_the_source_of_a_version_and_deletes_none(scratch: Store) -> None:

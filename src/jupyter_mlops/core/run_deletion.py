@@ -66,7 +66,8 @@ class DeletionResult:
             if versions:
                 line += f" (source of {', '.join(versions)}: the version stays registered)"
             lines.append(line)
-        lines.append(f"restore with: mlflow runs restore --run-id {self.deleted[0]}")
+        which = self.deleted[0] if len(self.deleted) == 1 else "RUN_ID"
+        lines.append(f"restore with: mlflow runs restore --run-id {which}")
         return "\n".join(lines)
 
 

@@ -73,7 +73,7 @@ def _by_prefix(client: MlflowClient, prefix: str, store: str) -> Run:
             client.search_runs(
                 experiments,
                 filter_string=f"attributes.run_id LIKE '{prefix}%'",
-                run_view_type=ViewType.ACTIVE_ONLY,
+                run_view_type=ViewType.ALL,  # a deleted run is named as such below
                 max_results=3,
             )
             if experiments
