@@ -587,7 +587,12 @@ def test_job_show_inferred_and_declared(tmp_path: Path) -> None:
     as_json = json.loads(_cli("job", "show", str(path), "--json").output)
     assert as_json["declared"] is True
     assert as_json["name"] == "pd" and as_json["model"] == "credit-risk"
-    assert as_json == {**_json(path)["metadata"][METADATA_KEY]["job"], "declared": True}
+    assert as_json == {
+        **_json(path)["metadata"][METADATA_KEY]["job"],
+        "declared": True,
+        "warnings": [],
+        "reassignments": [],
+    }
 
 
 def test_job_show_notes_where_contract_and_cell_disagree(tmp_path: Path) -> None:

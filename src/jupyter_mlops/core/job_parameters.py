@@ -20,6 +20,7 @@ import difflib
 import io
 import json
 import math
+import re
 import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
     "is_plain_assignments",
     "parse_declaration",
     "parse_parameter_cell",
+    "read_parameter_cell",
     "render_parameter_line",
     "resolve_values",
     "to_json_value",
@@ -106,44 +108,111 @@ class ParameterSpec:
 
 
 def is_plain_assignments(source: str) -> bool:
-    """True when ``source`` is non-empty and every statement assigns one name (comments
-    allowed): the kind of cell ``job init`` adopts as the parameters cell."""
+    """True when ``source`` assigns at least one name and every statement assigns one name a
+    literal (``0.5``, ``"gini"``, ``[1, 2]``, ``None``, ``datetime.date(2024, 1, 31)``,
+    ``date.fromisoformat("2024-01-31")``) or imports ``datetime`` (comments allowed): the kind
+    of cell ``job init`` adopts as the parameters cell. Computed values (``X = data.drop(...)``)
+    are not parameters."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return False
-    return bool(tree.body) and all(_assigned_name(node) is not None for node in tree.body)
+    assignments = [node for node in tree.body if not _imports_datetime(node)]
+    return bool(assignments) and all(
+        _assigned_name(node) is not None and _literal(getattr(node, "value", None)) is not _NO_VALUE
+        for node in assignments
+    )
+
+
+def _imports_datetime(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import):
+        return all(alias.name == "datetime" for alias in node.names)
+    return isinstance(node, ast.ImportFrom) and node.module == "datetime"
 
 
 def parse_parameter_cell(source: str) -> list[ParameterSpec]:
     """The parameters a cell declares, in order; later assignments of a name win.
 
-    Statements that are not single-name assignments (imports, calls) are skipped, as
-    papermill skips them. A cell that does not parse declares nothing.
+    See :func:`read_parameter_cell`, which also says what could not be read.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
+    return read_parameter_cell(source)[0]
+
+
+def read_parameter_cell(source: str) -> tuple[list[ParameterSpec], list[str]]:
+    """The parameters a cell declares, in order (later assignments of a name win), and a
+    warning per line that could not be read.
+
+    Statements that are not assignments (imports, calls) are skipped, as papermill skips
+    them. A cell that does not parse as a whole is read statement by statement, as papermill
+    reads it line by line: a line that starts no statement (``= 2``) is skipped with a warning
+    naming it, and the rest still declares its parameters. A trailing ``# type: T help``
+    comment gives the type (``List[str]``) and the help, as for papermill.
+    """
     lines = source.splitlines()
+    warnings: list[str] = []
+    try:
+        statements = ast.parse(source).body
+    except SyntaxError:
+        statements = _statements_line_by_line(lines, warnings)
     found: dict[str, ParameterSpec] = {}
-    for node in tree.body:
+    for node in statements:
         name = _assigned_name(node)
         if name is None:
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                code = lines[node.lineno - 1].strip()
+                warnings.append(
+                    f"line {node.lineno} of the parameters cell (`{code}`) does not assign one "
+                    "name; it is not a parameter"
+                )
             continue
         assert isinstance(node, (ast.AnnAssign, ast.Assign))  # what _assigned_name accepts
         annotation = node.annotation if isinstance(node, ast.AnnAssign) else None
+        help_text = _trailing_comment(lines, node)
+        commented = _TYPE_COMMENT.match(help_text)
+        if commented is not None:
+            help_text = commented.group("help").strip()
+            if annotation is None:
+                annotation = _parsed_expression(commented.group("type"))
         value = node.value
         kind, nullable = _type_of(annotation, value)
         literal = _literal(value)
-        help_text = _trailing_comment(lines, node)
         found.pop(name, None)
         if literal is _NO_VALUE:  # e.g. ``float("nan")`` or ``np.pi``: computed by the notebook
             expression = ast.unparse(value) if value is not None else None
             found[name] = ParameterSpec(name, kind, None, help_text, nullable, expression)
         else:
             found[name] = ParameterSpec(name, kind, to_json_value(literal), help_text, nullable)
-    return list(found.values())
+    return list(found.values()), warnings
+
+
+_TYPE_COMMENT = re.compile(r"^type:\s*(?P<type>\S+)\s*(?P<help>.*)$")
+
+
+def _statements_line_by_line(lines: Sequence[str], warnings: list[str]) -> list[ast.stmt]:
+    """The statements of a cell that does not parse: from each line, the shortest run of
+    lines that parses (a value may span lines); a line that starts none is reported."""
+    statements: list[ast.stmt] = []
+    start = 0
+    while start < len(lines):
+        if not lines[start].strip() or lines[start].lstrip().startswith("#"):
+            start += 1
+            continue
+        for end in range(start + 1, min(len(lines), start + 200) + 1):
+            try:
+                # padding keeps the cell's line numbers
+                tree = ast.parse("\n" * start + "\n".join(lines[start:end]))
+            except SyntaxError:
+                continue
+            statements.extend(tree.body)
+            start = end
+            break
+        else:
+            warnings.append(
+                f"line {start + 1} of the parameters cell (`{lines[start].strip()}`) cannot be "
+                "read; skipped"
+            )
+            start += 1
+    return statements
 
 
 def _assigned_name(node: ast.stmt) -> str | None:
