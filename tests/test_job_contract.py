@@ -32,9 +32,9 @@ from jupyter_mlops.core.job_contract import (
 from jupyter_mlops.core.job_parameters import (
     ParameterSpec,
     parse_declaration,
-    parse_parameter_cell,
     resolve_values,
 )
+from jupyter_mlops.core.parameter_cell import parse_parameter_cell
 
 BIN = Path(sys.executable).parent
 

@@ -22,13 +22,15 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_parameters import (
     ParameterSpec,
-    char_column,
     format_value,
-    is_plain_assignments,
     parse_declaration,
+    render_parameter_line,
+)
+from jupyter_mlops.core.parameter_cell import (
+    char_column,
+    is_plain_assignments,
     parse_parameter_cell,
     read_parameter_cell,
-    render_parameter_line,
 )
 from jupyter_mlops.core.parameter_reassignment import Reassignment, find_reassignments
 
@@ -254,24 +256,6 @@ def _checked(
             f"parameter {name!r} is in the contract but not in the parameters cell; it is ignored"
         )
     return replace(contract, parameters=tuple(merged), parameters_cell=cell_id, notes=tuple(notes))
-
-
-def check_reassignments(contract: JobContract, *, allow: bool, hint: str) -> None:
-    """Refuse a job whose parameters a later cell reassigns: the job run would record values
-    the notebook does not use.
-
-    Raises:
-        MlopsError: USAGE naming every reassignment (parameter, cell, line), ending in
-            ``hint`` (such as how to run it anyway); not when ``allow``.
-    """
-    if allow or not contract.reassignments:
-        return
-    found = "; ".join(r.describe() for r in contract.reassignments)
-    raise MlopsError(
-        f"{found}. Remove the reassignment (set the value in the parameters cell){hint}; "
-        "nothing was run",
-        ErrorCode.USAGE,
-    )
 
 
 def _default_name(path: Path) -> str:

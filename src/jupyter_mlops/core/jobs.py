@@ -32,9 +32,10 @@ from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_databas
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
 from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
-from jupyter_mlops.core.job_contract import JobContract, check_reassignments, job_contract
+from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.parameter_reassignment import check_reassignments
 
 if TYPE_CHECKING:
     pass
@@ -144,7 +145,7 @@ def prepare_job(
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
-    check_reassignments(contract, allow=allow_reassigned, hint=reassigned_hint)
+    check_reassignments(contract.reassignments, allow=allow_reassigned, hint=reassigned_hint)
     from_file = load_parameter_file(parameter_file) if parameter_file is not None else None
     if values is not None:
         from_file = {**(from_file or {}), **values}

@@ -23,7 +23,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Reassignment", "cell_python", "find_reassignments"]
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+
+__all__ = ["Reassignment", "cell_python", "check_reassignments", "find_reassignments"]
 
 #: Cell magics whose body IPython runs as Python in the notebook's namespace.
 _PYTHON_CELL_MAGICS = frozenset(
@@ -111,6 +113,24 @@ def find_reassignments(
                 code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
                 found.append(Reassignment(name, index + 1, cell.get("id"), line, how, code))
     return found
+
+
+def check_reassignments(reassignments: Sequence[Reassignment], *, allow: bool, hint: str) -> None:
+    """Refuse a job whose parameters a later cell reassigns: the job run would record values
+    the notebook does not use.
+
+    Raises:
+        MlopsError: USAGE naming every reassignment (parameter, cell, line), then ``hint``
+            (such as how to run it anyway); not when ``allow``.
+    """
+    if allow or not reassignments:
+        return
+    found = "; ".join(r.describe() for r in reassignments)
+    raise MlopsError(
+        f"{found}. Remove the reassignment (set the value in the parameters cell){hint}; "
+        "nothing was run",
+        ErrorCode.USAGE,
+    )
 
 
 def _bindings(tree: ast.Module) -> list[tuple[str, int, str]]:
