@@ -128,13 +128,16 @@ def test_job_show_reads_a_papermill_style_cell_line_by_line(tmp_path: Path) -> N
 def test_an_unreadable_parameters_cell_is_never_an_empty_contract_silently(
     tmp_path: Path,
 ) -> None:
-    path = _notebook(tmp_path / "broken.ipynb", ("= 2\n", "parameters"), "print(1)")
+    path = _notebook(
+        tmp_path / "broken.ipynb", ("%matplotlib inline\n= 2\n", "parameters"), "print(1)"
+    )
 
     shown = _cli(tmp_path, "job", "show", str(path))
 
     assert shown.returncode == 0, shown.stderr
     assert "parameters  : none" in shown.stdout
-    assert "line 1 of the parameters cell (`= 2`) cannot be read; skipped" in shown.stdout
+    assert "line 2 of the parameters cell (`= 2`) cannot be read; skipped" in shown.stdout
+    assert "line 1" not in shown.stdout  # IPython's magic is not a parameter, nor an error
     assert "the parameters cell (cell 1) declares no parameter that can be read" in shown.stdout
 
 

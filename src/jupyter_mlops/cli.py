@@ -162,8 +162,8 @@ def run_job(
     """Execute NOTEBOOK as a job in a clean kernel, recorded as one MLflow run with a child
     run per %%mlops cell.
 
-    Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters, 124 timeout, 130 Ctrl-C,
-    138 the kernel died, 143 SIGTERM.
+    Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters (or one a later cell
+    reassigns), 124 timeout, 130 Ctrl-C, 138 the kernel died, 143 SIGTERM.
     """
     import gc
     import signal

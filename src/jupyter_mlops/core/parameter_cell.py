@@ -112,12 +112,13 @@ _TYPE_COMMENT = re.compile(r"^type:\s*(?P<type>\S+)\s*(?P<help>.*)$")
 
 def _statements_line_by_line(lines: Sequence[str], warnings: list[str]) -> list[ast.stmt]:
     """The statements of a cell that does not parse: from each line, the shortest run of
-    lines that parses (a value may span lines); a line that starts none is reported."""
+    lines that parses (a value may span lines); a line that starts none is reported. IPython's
+    ``%magic`` and ``!command`` lines are passed over."""
     statements: list[ast.stmt] = []
     start = 0
     while start < len(lines):
-        if not lines[start].strip() or lines[start].lstrip().startswith("#"):
-            start += 1
+        if not lines[start].strip() or lines[start].lstrip().startswith(("#", "%", "!")):
+            start += 1  # blank, a comment, or IPython's %magic / !command: not a parameter
             continue
         for end in range(start + 1, min(len(lines), start + 200) + 1):
             try:
