@@ -32,9 +32,9 @@ from jupyter_mlops.core.job_contract import (
 from jupyter_mlops.core.job_parameters import (
     ParameterSpec,
     parse_declaration,
-    parse_parameter_cell,
     resolve_values,
 )
+from jupyter_mlops.core.parameter_cell import parse_parameter_cell
 
 BIN = Path(sys.executable).parent
 
@@ -587,7 +587,12 @@ def test_job_show_inferred_and_declared(tmp_path: Path) -> None:
     as_json = json.loads(_cli("job", "show", str(path), "--json").output)
     assert as_json["declared"] is True
     assert as_json["name"] == "pd" and as_json["model"] == "credit-risk"
-    assert as_json == {**_json(path)["metadata"][METADATA_KEY]["job"], "declared": True}
+    assert as_json == {
+        **_json(path)["metadata"][METADATA_KEY]["job"],
+        "declared": True,
+        "warnings": [],
+        "reassignments": [],
+    }
 
 
 def test_job_show_notes_where_contract_and_cell_disagree(tmp_path: Path) -> None:

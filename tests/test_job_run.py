@@ -379,6 +379,21 @@ def jobs(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) -> Ite
         program="papermill",
     )
 
+    # parameters the notebook rebinds: an earlier cell and the captured cell itself
+    rebinding = _project(base / "rebinding", _migrated_store)
+    _notebook(
+        rebinding / "rebinding.ipynb",
+        "alpha = 0.1\nbeta = 1\ngamma = 3",
+        INIT,
+        "alpha = 0.05  # an earlier cell sets it again",
+        "%%mlops run --name fit --no-autolog\nbeta = 7\nused = alpha * beta * gamma",
+    )
+    started["rebinding"] = Launched(
+        rebinding,
+        *("run", "rebinding.ipynb", "-p", "alpha", "0.5", "-p", "beta", "2", "-p", "gamma", "4"),
+        *("--allow-reassigned", "--output", "out/rebinding.ipynb"),
+    )
+
     # a kernel that dies
     dying = _project(base / "dying", _migrated_store)
     _notebook(dying / "dying.ipynb", "n = 1", "import os\nos._exit(1)", "print('never')")
@@ -528,6 +543,34 @@ def test_a_failing_cell_fails_the_job_in_one_line(jobs: Batch) -> None:
     executed = {c.id: c for c in nbformat.read(str(output), as_version=4).cells}
     assert executed[source.cells[4].id].outputs[-1]["evalue"] == "boom"
     assert executed[source.cells[5].id].execution_count is None  # never ran
+
+
+@pytest.mark.slow
+def test_a_child_run_records_the_parameter_values_the_notebook_used(jobs: Batch) -> None:
+    job = jobs["rebinding"].result()
+
+    assert job.returncode == 0, job.stderr
+    warned = [line for line in job.stderr.splitlines() if "is reassigned" in line]
+    assert [line.split(", in cell ")[0] for line in warned] == [
+        "jupyter-mlops: warning: parameter 'alpha' is reassigned after the parameters cell",
+        "jupyter-mlops: warning: parameter 'beta' is reassigned after the parameters cell",
+    ]
+    assert "line 1 (assignment: `alpha = 0.05  # an earlier cell sets it again`)" in warned[0]
+    assert "line 2 (assignment: `beta = 7`)" in warned[1]
+    client = job.client
+    parent = _job_run(client)
+    (child,) = _children(client, parent).values()
+    # what the captured cell computed with: alpha from the earlier cell, beta from itself
+    assert child.data.params == {"alpha": "0.05", "beta": "7", "gamma": "4"}
+    assert parent.data.params == {"alpha": "0.5", "beta": "2", "gamma": "4"}  # as passed
+    assert "  warning       : parameter 'alpha' is reassigned" in job.stdout
+    executed = nbformat.read(str(job.project / "out" / "rebinding.ipynb"), as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert (
+        "parameter 'alpha' was passed as '0.5' but the notebook rebinds it: recorded '0.05', "
+        "its value after this cell"
+    ) in printed
+    assert "parameter 'gamma' was passed" not in printed
 
 
 @pytest.mark.slow

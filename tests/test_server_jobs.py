@@ -227,3 +227,35 @@ async def test_stopping_the_server_cancels_running_jobs(
     await jp_serverapp.cleanup_extensions()  # what the server does when it stops
     client = MlflowClient(f"sqlite:///{jp_root_dir / 'mlflow.db'}")
     assert client.get_run(running["run_id"]).info.status == "KILLED"
+
+
+async def test_a_reassigned_parameter_is_refused_and_named(api, job_notebook, jp_root_dir):
+    notebook = nbformat.read(job_notebook, as_version=4)
+    notebook.cells.insert(
+        1, nbformat.v4.new_code_cell("rate = 0.5\nn = 1", metadata={"tags": ["parameters"]})
+    )
+    notebook.cells.append(nbformat.v4.new_code_cell("print(n)\nrate = 0.05"))
+    nbformat.write(notebook, job_notebook)
+    cell = notebook.cells[-1].id
+    named = (
+        f"parameter 'rate' is reassigned after the parameters cell, in cell 4 (id {cell}) line 2"
+    )
+
+    status, job = await api("GET", "jobs", params={"notebook": "job.ipynb"})
+    assert status == 200, job
+    assert any(note.startswith(named) for note in job["notes"]), job["notes"]
+
+    code, reply = await api(
+        "POST", "jobs", "executions", body={"notebook": "job.ipynb", "parameters": {"rate": 1}}
+    )
+    assert code == 400, reply
+    assert reply["message"].startswith(named), reply
+    assert (
+        "the panel does not run a job whose parameters a later cell reassigns" in reply["message"]
+    )
+    assert "--allow-reassigned" not in reply["message"]
+    _, listing = await api("GET", "jobs", "executions")
+    assert listing["executions"] == []
+    assert not (jp_root_dir / "build").exists()
+    client = MlflowClient(f"sqlite:///{jp_root_dir / 'mlflow.db'}")
+    assert not client.search_runs([e.experiment_id for e in client.search_experiments()])

@@ -141,6 +141,12 @@ def _registry(tracking_uri: str | None) -> tuple[MlflowClient, str]:
     default=None,
     help="Working directory of the kernel [default: the notebook's folder].",
 )
+@click.option(
+    "--allow-reassigned",
+    is_flag=True,
+    help="Run even when a cell after the parameters cell reassigns a parameter (the job run "
+    "then records a value the notebook does not use; refused with exit 2 without this).",
+)
 @_tracking_uri_option
 def run_job(
     notebook: Path,
@@ -150,13 +156,14 @@ def run_job(
     experiment: str | None,
     timeout: float | None,
     cwd: Path | None,
+    allow_reassigned: bool,
     tracking_uri: str | None,
 ) -> None:
     """Execute NOTEBOOK as a job in a clean kernel, recorded as one MLflow run with a child
     run per %%mlops cell.
 
-    Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters, 124 timeout, 130 Ctrl-C,
-    138 the kernel died, 143 SIGTERM.
+    Exit codes: 0 succeeded, 1 a cell failed, 2 bad parameters (or one a later cell
+    reassigns), 124 timeout, 130 Ctrl-C, 138 the kernel died, 143 SIGTERM.
     """
     import gc
     import signal
@@ -172,7 +179,10 @@ def run_job(
         tracking_uri=tracking_uri,
         timeout=timeout,
         cwd=cwd,
+        allow_reassigned=allow_reassigned,
     )
+    for reassignment in job.contract.reassignments:
+        click.echo(f"jupyter-mlops: warning: {reassignment.describe()}", err=True)
     click.echo(f"Running {job.notebook} as job {job.name!r} in a fresh kernel ...", err=True)
     job_run = JobRun(job, progress_bar=sys.stderr.isatty())
 
@@ -584,7 +594,7 @@ def job_show(notebook: Path, as_json: bool) -> None:
 
     contract = job_contract(notebook)
     if as_json:
-        click.echo(json.dumps({**contract.to_dict(), "declared": contract.declared}, indent=2))
+        click.echo(json.dumps(contract.to_report(), indent=2))
     else:
         click.echo(contract.to_text())
 

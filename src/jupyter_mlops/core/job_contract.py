@@ -22,13 +22,17 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_parameters import (
     ParameterSpec,
-    char_column,
     format_value,
-    is_plain_assignments,
     parse_declaration,
-    parse_parameter_cell,
     render_parameter_line,
 )
+from jupyter_mlops.core.parameter_cell import (
+    char_column,
+    is_plain_assignments,
+    parse_parameter_cell,
+    read_parameter_cell,
+)
+from jupyter_mlops.core.parameter_reassignment import Reassignment, find_reassignments
 
 __all__ = [
     "CONTRACT_SCHEMA",
@@ -51,7 +55,8 @@ class JobContract:
     """What a notebook job is: name, typed parameters, experiment and model.
 
     ``declared`` is False when nothing was stored and the contract was inferred;
-    ``notes`` say where the stored contract and the parameters cell disagree.
+    ``notes`` say where the stored contract and the parameters cell disagree; ``warnings``
+    what could not be read; ``reassignments`` the parameters a later cell binds again.
     """
 
     name: str
@@ -61,6 +66,8 @@ class JobContract:
     parameters_cell: str | None = None  # cell id (None for notebooks without ids)
     declared: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    reassignments: tuple[Reassignment, ...] = field(default=(), compare=False)
 
     def parameter(self, name: str) -> ParameterSpec | None:
         """The parameter called ``name``, if there is one."""
@@ -132,7 +139,22 @@ class JobContract:
                 cells = [c.ljust(w) for c, w in zip(row[:3], widths, strict=True)]
                 lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
         lines.extend(f"note        : {note}" for note in self.notes)
+        lines.extend(f"warning     : {warning}" for warning in self.all_warnings())
         return "\n".join(lines)
+
+    def all_warnings(self) -> list[str]:
+        """What could not be read, then each reassigned parameter, one line each."""
+        return [*self.warnings, *(r.describe() for r in self.reassignments)]
+
+    def to_report(self) -> dict[str, Any]:
+        """``job show --json``: the contract, whether it is stored, its warnings and the
+        reassigned parameters."""
+        return {
+            **self.to_dict(),
+            "declared": self.declared,
+            "warnings": self.all_warnings(),
+            "reassignments": [r.to_dict() for r in self.reassignments],
+        }
 
 
 def _optional_str(value: Any) -> str | None:
@@ -181,14 +203,41 @@ def job_contract(path: Path, notebook: Any | None = None) -> JobContract:
     """
     notebook = read_notebook(path) if notebook is None else notebook
     index = parameters_cell_index(notebook)
-    in_cell = parse_parameter_cell(_source(notebook.cells[index])) if index is not None else []
+    in_cell, warnings = (
+        read_parameter_cell(_source(notebook.cells[index])) if index is not None else ([], [])
+    )
     cell_id = notebook.cells[index].get("id") if index is not None else None
+    if index is not None and not in_cell:
+        warnings.append(
+            f"the parameters cell (cell {index + 1}) declares no parameter that can be read: "
+            "write one `name = value` per line"
+        )
+    if index is None:
+        warnings.append(
+            "no cell is tagged `parameters`, so the job takes none; to declare some, tag a cell "
+            "of `name = value` lines `parameters` or run `jupyter-mlops job init --param "
+            "NAME=DEFAULT`"
+        )
     stored = (notebook.metadata.get(METADATA_KEY) or {}).get("job")
     if stored is None:
-        return JobContract(
+        contract = JobContract(
             name=_default_name(path), parameters=tuple(in_cell), parameters_cell=cell_id
         )
-    contract = JobContract.from_dict(stored, notebook=path)
+    else:
+        contract = _checked(JobContract.from_dict(stored, notebook=path), in_cell, cell_id)
+    reassigned = (
+        find_reassignments(notebook.cells, index, [p.name for p in contract.parameters])
+        if index is not None
+        else []
+    )
+    return replace(contract, warnings=tuple(warnings), reassignments=tuple(reassigned))
+
+
+def _checked(
+    contract: JobContract, in_cell: Sequence[ParameterSpec], cell_id: str | None
+) -> JobContract:
+    """The stored contract with the parameters the cell declares, and notes where they
+    disagree."""
     declared = {p.name: p for p in contract.parameters}
     notes: list[str] = []
     merged: list[ParameterSpec] = []
@@ -240,10 +289,11 @@ def init_job(
     """Make ``path`` a job: ensure a ``parameters`` cell and store the contract.
 
     The parameters cell is the cell tagged ``parameters``; else the first code cell made only
-    of plain assignments is adopted (tagged); else, when ``declarations`` are given, a new
-    cell is created before the first code cell. Each declaration (``NAME[:TYPE]=DEFAULT``,
-    see :func:`parse_declaration`) replaces the assignment of an existing parameter (its
-    comment kept) or is appended. Options not given keep their stored values.
+    of literal assignments (see :func:`is_plain_assignments`) is adopted (tagged); else, when
+    ``declarations`` are given, a new cell is created before the first code cell. Each
+    declaration (``NAME[:TYPE]=DEFAULT``, see :func:`parse_declaration`) replaces the
+    assignment of an existing parameter (its comment kept) or is appended.
+    Options not given keep their stored values.
 
     Raises:
         MlopsError: USAGE for an invalid declaration, job or model name; NOT_FOUND / USAGE as
@@ -320,7 +370,11 @@ def _adopt_or_create(
             changes.append(f"tagged cell {index + 1} (plain assignments) as the parameters cell")
             return index
     if not declarations:
-        changes.append("no parameters cell and no --param: the job takes no parameters")
+        changes.append(
+            "no parameters cell and no --param: the job takes no parameters (no cell is made "
+            "only of literal assignments such as `alpha = 0.5`; tag one `parameters` or pass "
+            "--param NAME=DEFAULT)"
+        )
         return None
     cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]
         source="", metadata={"tags": [PARAMETERS_TAG]}

@@ -23,6 +23,8 @@ from jupyter_mlops.core.workspace import relative_to_root
 
 __all__ = ["Execution", "ExecutionManager"]
 
+_REASSIGNED_HINT = " (the panel does not run a job whose parameters a later cell reassigns)"
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -157,11 +159,20 @@ class ExecutionManager:
         The executed notebook goes where ``jupyter-mlops run`` puts it when that is inside
         ``root``, else to ``root/build/jobs/<job>/<time>.ipynb``.
 
+        A notebook that reassigns a parameter after its parameters cell is refused (USAGE,
+        naming the parameter, cell and line): the panel has no way to run it anyway.
+
         Raises:
             MlopsError: as :func:`~jupyter_mlops.core.jobs.prepare_job` (nothing started);
                 CONFLICT when ``max_running`` executions are running already.
         """
-        job = prepare_job(notebook, values=values or {}, timeout=timeout, tracking_uri=tracking_uri)
+        job = prepare_job(
+            notebook,
+            values=values or {},
+            timeout=timeout,
+            tracking_uri=tracking_uri,
+            reassigned_hint=_REASSIGNED_HINT,
+        )
         if not job.output.resolve().is_relative_to(root.resolve()):
             output = root / "build" / "jobs" / job.name / job.output.name
             job = prepare_job(
@@ -170,6 +181,7 @@ class ExecutionManager:
                 timeout=timeout,
                 tracking_uri=tracking_uri,
                 output=output,
+                reassigned_hint=_REASSIGNED_HINT,
             )
         with self._lock:
             running = [e for e in self._executions.values() if e.running]

@@ -17,10 +17,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import difflib
-import io
 import json
 import math
-import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,18 +26,20 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 
 __all__ = [
+    "NO_VALUE",
     "PARAMETER_TYPES",
     "ParameterSpec",
-    "char_column",
     "convert_text",
     "convert_value",
+    "dotted_tail",
     "format_value",
-    "is_plain_assignments",
+    "literal_value",
     "parse_declaration",
-    "parse_parameter_cell",
+    "parsed_expression",
     "render_parameter_line",
     "resolve_values",
     "to_json_value",
+    "value_type",
 ]
 
 PARAMETER_TYPES = ("int", "float", "str", "bool", "list", "dict", "date", "datetime", "any")
@@ -102,109 +102,10 @@ class ParameterSpec:
         return convert_value(self, self.default)
 
 
-# -- reading a parameters cell -------------------------------------------------------------
+# -- literals (shared with reading a parameters cell) -----------------------------------
 
 
-def is_plain_assignments(source: str) -> bool:
-    """True when ``source`` is non-empty and every statement assigns one name (comments
-    allowed): the kind of cell ``job init`` adopts as the parameters cell."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    return bool(tree.body) and all(_assigned_name(node) is not None for node in tree.body)
-
-
-def parse_parameter_cell(source: str) -> list[ParameterSpec]:
-    """The parameters a cell declares, in order; later assignments of a name win.
-
-    Statements that are not single-name assignments (imports, calls) are skipped, as
-    papermill skips them. A cell that does not parse declares nothing.
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    lines = source.splitlines()
-    found: dict[str, ParameterSpec] = {}
-    for node in tree.body:
-        name = _assigned_name(node)
-        if name is None:
-            continue
-        assert isinstance(node, (ast.AnnAssign, ast.Assign))  # what _assigned_name accepts
-        annotation = node.annotation if isinstance(node, ast.AnnAssign) else None
-        value = node.value
-        kind, nullable = _type_of(annotation, value)
-        literal = _literal(value)
-        help_text = _trailing_comment(lines, node)
-        found.pop(name, None)
-        if literal is _NO_VALUE:  # e.g. ``float("nan")`` or ``np.pi``: computed by the notebook
-            expression = ast.unparse(value) if value is not None else None
-            found[name] = ParameterSpec(name, kind, None, help_text, nullable, expression)
-        else:
-            found[name] = ParameterSpec(name, kind, to_json_value(literal), help_text, nullable)
-    return list(found.values())
-
-
-def _assigned_name(node: ast.stmt) -> str | None:
-    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-        return node.target.id if node.value is not None else None
-    if (
-        isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Name)
-    ):
-        return node.targets[0].id
-    return None
-
-
-_ANNOTATION_TYPES = {
-    "int": "int",
-    "float": "float",
-    "str": "str",
-    "bool": "bool",
-    "list": "list",
-    "List": "list",
-    "tuple": "list",
-    "Sequence": "list",
-    "dict": "dict",
-    "Dict": "dict",
-    "Mapping": "dict",
-    "date": "date",
-    "datetime": "datetime",
-    "Any": "any",
-}
-
-
-def _type_of(annotation: ast.expr | None, value: ast.expr | None) -> tuple[str, bool]:
-    if annotation is not None:
-        kind, nullable = _annotation_type(annotation)
-        if kind is not None:
-            return kind, nullable
-    return _value_type(value), False
-
-
-def _annotation_type(node: ast.expr) -> tuple[str | None, bool]:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # "int" as a string
-        try:
-            return _annotation_type(ast.parse(node.value, mode="eval").body)
-        except SyntaxError:
-            return None, False
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
-        sides = [node.left, node.right]
-        rest = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
-        if len(rest) == 1:
-            return _annotation_type(rest[0])[0], True
-        return None, False
-    if isinstance(node, ast.Subscript):
-        outer = _dotted_tail(node.value)
-        if outer == "Optional":
-            return _annotation_type(node.slice)[0], True
-        return _ANNOTATION_TYPES.get(outer or ""), False
-    return _ANNOTATION_TYPES.get(_dotted_tail(node) or ""), False
-
-
-def _dotted_tail(node: ast.expr) -> str | None:
+def dotted_tail(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -212,8 +113,8 @@ def _dotted_tail(node: ast.expr) -> str | None:
     return None
 
 
-def _value_type(node: ast.expr | None) -> str:
-    value = _literal(node)
+def value_type(node: ast.expr | None) -> str:
+    value = literal_value(node)
     if isinstance(value, bool):
         return "bool"
     for kind, python in (
@@ -232,65 +133,32 @@ def _value_type(node: ast.expr | None) -> str:
     return "any"
 
 
-_NO_VALUE = object()
+NO_VALUE = object()
 
 
-def _literal(node: ast.expr | None) -> Any:
-    """A Python literal, or a date/datetime built from literals; ``_NO_VALUE`` otherwise."""
+def literal_value(node: ast.expr | None) -> Any:
+    """A Python literal, or a date/datetime built from literals; ``NO_VALUE`` otherwise."""
     if node is None:
-        return _NO_VALUE
+        return NO_VALUE
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass
     if isinstance(node, ast.Call) and not node.keywords:
-        func = _dotted_tail(node.func)
-        owner = _dotted_tail(node.func.value) if isinstance(node.func, ast.Attribute) else None
+        func = dotted_tail(node.func)
+        owner = dotted_tail(node.func.value) if isinstance(node.func, ast.Attribute) else None
         try:
             args = [ast.literal_eval(a) for a in node.args]
         except ValueError:
-            return _NO_VALUE
+            return NO_VALUE
         try:
             if func == "fromisoformat" and owner in ("date", "datetime") and len(args) == 1:
                 return (dt.date if owner == "date" else dt.datetime).fromisoformat(args[0])
             if func in ("date", "datetime") and all(isinstance(a, int) for a in args):
                 return (dt.date if func == "date" else dt.datetime)(*args)
         except (TypeError, ValueError):
-            return _NO_VALUE
-    return _NO_VALUE
-
-
-def _trailing_comment(lines: Sequence[str], node: ast.stmt) -> str:
-    """The statement's help: the comment after it on its last line, else the first comment
-    inside it (``cols = [  # the columns`` over several lines)."""
-    comments = _comments(lines)
-    last = node.end_lineno or node.lineno
-    end_col = char_column(lines, last, node.end_col_offset or 0)
-    after = comments.get(last)
-    if after is not None and after[0] >= end_col:
-        return after[1]
-    inside = [comments[n][1] for n in range(node.lineno, last) if n in comments]
-    return inside[0] if inside else ""
-
-
-def _comments(lines: Sequence[str]) -> dict[int, tuple[int, str]]:
-    """Line number -> (column, text) of each comment."""
-    found: dict[int, tuple[int, str]] = {}
-    source = "\n".join(lines) + "\n"
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.COMMENT:
-                found[token.start[0]] = (token.start[1], token.string.lstrip("#").strip())
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
-
-
-def char_column(lines: Sequence[str], lineno: int, byte_col: int) -> int:
-    """The character column of ``ast``'s byte offset ``byte_col`` on line ``lineno``."""
-    if not 0 < lineno <= len(lines):
-        return byte_col
-    return len(lines[lineno - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+            return NO_VALUE
+    return NO_VALUE
 
 
 # -- declaring parameters (job init --param NAME[:TYPE]=DEFAULT) ---------------------------
@@ -328,7 +196,7 @@ def parse_declaration(text: str, existing: ParameterSpec | None = None) -> Param
     if not kind and existing is not None:  # `--param C=2` on `C = 1.0` keeps C a float
         kind, nullable = existing.type, existing.nullable
     if not kind:
-        kind = _value_type(_parsed_expression(default_text))
+        kind = value_type(parsed_expression(default_text))
         if kind == "any":
             kind = "str"  # a bare word such as `gini` is text
     spec = ParameterSpec(name, kind, nullable=nullable)
@@ -336,7 +204,7 @@ def parse_declaration(text: str, existing: ParameterSpec | None = None) -> Param
     return ParameterSpec(name, kind, default, nullable=nullable)
 
 
-def _parsed_expression(text: str) -> ast.expr | None:
+def parsed_expression(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
@@ -397,8 +265,8 @@ def convert_text(spec: ParameterSpec, text: str) -> Any:
         if spec.type == "datetime":
             return dt.datetime.fromisoformat(stripped)
         # any: a Python literal when it is one, else the text itself
-        literal = _literal(_parsed_expression(stripped))
-        return text if literal is _NO_VALUE else literal
+        literal = literal_value(parsed_expression(stripped))
+        return text if literal is NO_VALUE else literal
     except (ValueError, SyntaxError) as exc:
         raise _bad_value(spec, text) from exc
 

@@ -35,6 +35,7 @@ from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.parameter_reassignment import check_reassignments
 
 if TYPE_CHECKING:
     pass
@@ -126,6 +127,8 @@ def prepare_job(
     timeout: float | None = None,
     cwd: Path | None = None,
     now: dt.datetime | None = None,
+    allow_reassigned: bool = False,
+    reassigned_hint: str = ", or pass --allow-reassigned to run it anyway",
 ) -> PreparedJob:
     """Check a job before any kernel starts.
 
@@ -136,10 +139,13 @@ def prepare_job(
     Raises:
         MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
             USAGE for an unknown parameter (listing the valid ones), a value that does not
-            convert to its type, a bad timeout or an output path that is the notebook.
+            convert to its type, a bad timeout, an output path that is the notebook, or a
+            parameter a later cell reassigns (unless ``allow_reassigned``; ``reassigned_hint``
+            ends that message).
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
+    check_reassignments(contract.reassignments, allow=allow_reassigned, hint=reassigned_hint)
     from_file = load_parameter_file(parameter_file) if parameter_file is not None else None
     if values is not None:
         from_file = {**(from_file or {}), **values}
@@ -344,7 +350,7 @@ class JobRun:
                 f"could not create the job's run: {error}", ErrorCode.TRACKING_UNAVAILABLE
             ) from error
         status = _STATUS.get(kind, "FAILED")
-        warnings: list[str] = []
+        warnings = [r.describe() for r in self.job.contract.reassignments]
         children = self._parent.finish(
             status=status,
             outcome=kind,

@@ -165,11 +165,12 @@ class RunCapture:
     ) -> None:
         """Take params, metrics and data from ``namespace`` after the code ran.
 
-        ``injected`` parameters (papermill) are recorded first, then ``params`` by name, so a
-        value the cell changed wins. Names missing from ``namespace`` produce one warning line
-        each when ``strict`` (the code finished); after a failure they are skipped silently.
+        ``injected`` parameters (papermill) are recorded with the value the code used (see
+        :meth:`_used_parameters`), then ``params`` by name. Names missing from ``namespace``
+        produce one warning line each when ``strict`` (the code finished); after a failure they
+        are skipped silently.
         """
-        self.log_params(dict(injected or {}))
+        self.log_params(self._used_parameters(namespace, injected or {}))
         self.log_params(self._defined(namespace, params, "param", strict))
         self.log_metrics(self._defined(namespace, metrics, "metric", strict), strict=strict)
         self._objects = produced_objects(
@@ -179,6 +180,33 @@ class RunCapture:
             value = namespace.get(name)
             if is_tabular(value):
                 self.log_data(name, value, context)
+
+    def _used_parameters(
+        self, namespace: Mapping[str, Any], injected: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The injected parameters with the values the notebook used: each one's value in
+        ``namespace`` after the cell. That is the injected value unless a cell rebinds the
+        name: an earlier cell's value is the one this cell saw, and a value this cell
+        assigned is the one it left (what it trained with, for an assignment before use).
+        A rebound value is recorded with a warning; a name no longer defined is not
+        recorded."""
+        used: dict[str, Any] = {}
+        for name, value in injected.items():
+            if name not in namespace:
+                self.warning(
+                    f"parameter {name!r} was passed to the notebook but is no longer defined "
+                    "after the cell (a cell deleted it); not recorded"
+                )
+                continue
+            used[name] = namespace[name]
+            passed, now = param_text(value), param_text(used[name])
+            expression = isinstance(value, str) and not isinstance(used[name], str)
+            if passed != now and not expression:  # (papermill passes `float("nan")` as code)
+                self.warning(
+                    f"parameter {name!r} was passed as {passed!r} but the notebook rebinds it: "
+                    f"recorded {now!r}, its value after this cell"
+                )
+        return used
 
     def _defined(
         self, namespace: Mapping[str, Any], names: Sequence[str], kind: str, strict: bool

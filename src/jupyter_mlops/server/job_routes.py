@@ -52,7 +52,7 @@ class _JobHandler(MlopsHandler):
                 }
                 for p in contract.parameters
             ],
-            "notes": list(contract.notes),
+            "notes": [*contract.notes, *contract.all_warnings()],
             "changes": list(changes),
         }
 
