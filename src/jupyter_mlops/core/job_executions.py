@@ -155,7 +155,7 @@ class ExecutionManager:
         """Check the job (before any kernel) and start it in the background.
 
         The executed notebook goes where ``jupyter-mlops run`` puts it when that is inside
-        ``root``, else to ``root/build/jobs/<job>/<time>.ipynb``.
+        ``root``, else to ``root/build/jobs/<job>/<time>-<job id>.ipynb``.
 
         Raises:
             MlopsError: as :func:`~jupyter_mlops.core.jobs.prepare_job` (nothing started);
@@ -170,6 +170,7 @@ class ExecutionManager:
                 timeout=timeout,
                 tracking_uri=tracking_uri,
                 output=output,
+                job_id=job.job_id,
             )
         with self._lock:
             running = [e for e in self._executions.values() if e.running]
