@@ -115,7 +115,8 @@ def test_half_migrated_store_with_runs_is_explained_and_left_alone(tracking_uri:
     assert caught.value.code is ErrorCode.CONFLICT
     message = str(caught.value)
     assert "\n" not in message
-    assert "half-migrated" in message and "mlflow db upgrade" in message, message
+    assert "schema version 867495a8f9d4, not " in message, message
+    assert message.endswith(f"then run `mlflow db upgrade {tracking_uri}`"), message
     state = inspect_sqlite(database)
     assert state is not None and state.version == "867495a8f9d4" and state.records == 2
 

@@ -185,13 +185,14 @@ def _repair(database: Path, uri: str) -> None:
     if state is None or state.complete or (state.version == state.head and not state.leftovers):
         return
     problem = (
-        f"tables {', '.join(state.leftovers)} left by an interrupted migration"
+        f"is half-migrated: {', '.join(state.leftovers)} left by an interrupted migration"
         if state.leftovers
-        else f"schema version {state.version or 'missing'} instead of {state.head}"
+        else f"has schema version {state.version or 'none'}, not {state.head} (an older MLflow "
+        "or an interrupted migration)"
     )
     raise MlopsError(
-        f"MLflow store {mask_uri(uri)} is half-migrated ({problem}) and holds {state.records} "
-        f"records: back up {database.name}, then run `mlflow db upgrade {mask_uri(uri)}`"
+        f"MLflow store {mask_uri(uri)} {problem} and holds {state.records} records: back up "
+        f"{database.name}, then run `mlflow db upgrade {mask_uri(uri)}`"
         + (" after restoring or dropping those tables" if state.leftovers else ""),
         ErrorCode.CONFLICT,
     )
