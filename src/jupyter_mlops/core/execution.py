@@ -21,9 +21,9 @@ import contextlib
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +33,21 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NOTEBOOK_ENV
 from jupyter_mlops.core.papermill_engine import (
     ENGINE_NAME,
+    EXECUTION_METADATA,
     injectable,
     is_user_code_cell,
     register_engine,
 )
+from jupyter_mlops.core.temp_folders import private_folder
 
-__all__ = ["CellFailure", "ExecutionOutcome", "NotebookExecution", "execute_notebook"]
+__all__ = [
+    "EXECUTION_METADATA",
+    "CellFailure",
+    "ExecutionOutcome",
+    "NotebookExecution",
+    "execute_notebook",
+    "executed_by",
+]
 
 _GRACE_S = 10.0  # after an interrupt, how long the kernel may take before it is killed
 
@@ -94,8 +103,11 @@ class NotebookExecution:
         env: Mapping[str, str] | None = None,
         progress_bar: bool = False,
         on_cell: Callable[[int, int], None] | None = None,
+        execution_id: str | None = None,
     ) -> None:
         self.notebook = notebook.resolve()
+        # Stamped into the output's metadata: who wrote the file (see :func:`executed_by`).
+        self.execution_id = execution_id or uuid.uuid4().hex
         self.output = output.resolve()
         self.parameters = dict(parameters or {})
         self.cwd = (cwd or self.notebook.parent).resolve()
@@ -120,7 +132,7 @@ class NotebookExecution:
         """Start executing on the worker thread; returns at once."""
         self.output.parent.mkdir(parents=True, exist_ok=True)
         if os.name == "posix":
-            self._sockets = Path(tempfile.mkdtemp(prefix="jupyter-mlops-kernel-"))
+            self._sockets = private_folder("kernel")
         self._thread.start()
         return self
 
@@ -292,6 +304,19 @@ def _last_error_line(outputs: list[Any]) -> tuple[str, str]:
                 if sep and name.isidentifier():
                     return name, message.strip()
     return "CellExecutionError", "the cell failed without an error message"
+
+
+def executed_by(output: Path) -> str | None:
+    """The execution id stamped in the executed notebook ``output``; None when it has none or
+    cannot be read. Several executions writing one path leave the last writer's id."""
+    import json
+
+    try:
+        document = json.loads(output.read_text(encoding="utf-8"))
+        stamp = document["metadata"]["jupyter_mlops"][EXECUTION_METADATA]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return stamp if isinstance(stamp, str) else None
 
 
 class _Cancelled(Exception):

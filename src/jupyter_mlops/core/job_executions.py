@@ -157,7 +157,7 @@ class ExecutionManager:
         """Check the job (before any kernel) and start it in the background.
 
         The executed notebook goes where ``jupyter-mlops run`` puts it when that is inside
-        ``root``, else to ``root/build/jobs/<job>/<time>.ipynb``.
+        ``root``, else to ``root/build/jobs/<job>/<time>-<job id>.ipynb``.
 
         A notebook that reassigns a parameter after its parameters cell is refused (USAGE,
         naming the parameter, cell and line): the panel has no way to run it anyway.
@@ -182,6 +182,7 @@ class ExecutionManager:
                 tracking_uri=tracking_uri,
                 output=output,
                 reassigned_hint=_REASSIGNED_HINT,
+                job_id=job.job_id,
             )
         with self._lock:
             running = [e for e in self._executions.values() if e.running]

@@ -126,7 +126,7 @@ class JobRecord:
         client = self.target.client
         children: tuple[ChildRun, ...] = ()
         try:
-            self._log_files(job, execution)
+            self._log_files(job, execution, warnings)
         except Exception as exc:
             warnings.append(f"could not log the executed notebook on the job run: {exc}")
         try:
@@ -154,12 +154,21 @@ class JobRecord:
             warnings.append(f"could not end the job run {self.run_id} as {status}: {exc}")
         return children
 
-    def _log_files(self, job: PreparedJob, execution: ExecutionOutcome) -> None:
+    def _log_files(
+        self, job: PreparedJob, execution: ExecutionOutcome, warnings: list[str]
+    ) -> None:
+        from jupyter_mlops.core.execution import executed_by
         from jupyter_mlops.core.notebook import redacted_notebook_text
         from jupyter_mlops.core.run_files import closing_files, write_run_files
 
         files = closing_files(job.notebook, None)  # the input notebook, requirements
         output = redacted_notebook_text(execution.output)
+        if output is not None and executed_by(execution.output) != self.job_id:
+            output = None  # never log another execution's notebook as this job's evidence
+            warnings.append(
+                f"{execution.output} was overwritten by another execution: not logged as "
+                f"{OUTPUT_ARTIFACT}"
+            )
         if output is not None:
             files[OUTPUT_ARTIFACT] = output
         write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
 from jupyter_mlops.core.parameter_reassignment import check_reassignments
+from jupyter_mlops.core.temp_folders import private_folder
 
 if TYPE_CHECKING:
     pass
@@ -77,6 +77,8 @@ class PreparedJob:
     output: Path
     cwd: Path
     timeout: float | None
+    # The id of the one execution of this job (``mlops.job.id``; in the default output name).
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def name(self) -> str:
@@ -129,12 +131,16 @@ def prepare_job(
     now: dt.datetime | None = None,
     allow_reassigned: bool = False,
     reassigned_hint: str = ", or pass --allow-reassigned to run it anyway",
+    job_id: str | None = None,
 ) -> PreparedJob:
     """Check a job before any kernel starts.
 
     ``values`` are typed values (JSON: numbers, booleans, lists, ISO dates as text), as the
     panel sends them; they override the parameter file, and ``parameters`` (``-p NAME TEXT``
     pairs from the command line) override both.
+
+    ``job_id`` (new when not given) names the one execution of this job: it is the run's
+    ``mlops.job.id`` and ends the default output name, ``build/jobs/<job>/<time>-<id>.ipynb``.
 
     Raises:
         MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
@@ -165,10 +171,11 @@ def prepare_job(
         notebook=notebook,
     )
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    job_id = job_id or uuid.uuid4().hex  # in the name: jobs started together never share it
     target_output = (
         output.expanduser().resolve()
         if output is not None
-        else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}.ipynb"
+        else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}-{job_id}.ipynb"
     )
     if target_output == notebook:
         raise MlopsError(
@@ -185,6 +192,7 @@ def prepare_job(
         output=target_output,
         cwd=folder,
         timeout=timeout,
+        job_id=job_id,
     )
 
 
@@ -243,8 +251,8 @@ class JobRun:
         on_cell: Callable[[int, int], None] | None = None,
     ) -> None:
         self.job = job
-        self.job_id = uuid.uuid4().hex
-        self._handoff = Path(tempfile.mkdtemp(prefix="jupyter-mlops-job-")) / "parent-run-id"
+        self.job_id = job.job_id
+        self._handoff = private_folder("job") / "parent-run-id"
         self._execution = NotebookExecution(
             job.notebook,
             job.output,
@@ -253,6 +261,7 @@ class JobRun:
             env=self._kernel_environment(),
             progress_bar=progress_bar,
             on_cell=on_cell,
+            execution_id=self.job_id,
         )
         self._started = 0.0
         self._parent: JobRecord | None = None

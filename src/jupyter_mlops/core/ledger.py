@@ -12,6 +12,9 @@ Two writers never touch the same key, so concurrent moves never overwrite each o
 
 A move first points the alias, then appends the entry; if the entry cannot be written the
 alias is put back and the move fails, so the ledger never misses a move made by the tool.
+Reading where the alias points, moving it and appending the entry happen under the model's
+alias lock (:mod:`jupyter_mlops.core.alias_lock`), so concurrent moves record the version
+each one really replaced: every entry's "from" is the previous entry's "to".
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import datetime, timezone
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from jupyter_mlops.core.alias_lock import model_lock
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.identity import current_user
 from jupyter_mlops.core.model_refs import get_model, mlflow_error, model_versions, suggest
@@ -118,7 +122,7 @@ def move_alias(
     """
     if not reason.strip():
         raise MlopsError("a reason is required for every alias move", ErrorCode.USAGE)
-    registered = get_model(client, model)
+    get_model(client, model)  # NOT_FOUND for an unknown model
     version = str(version)
     known = {str(v.version) for v in model_versions(client, model)}
     if version not in known:
@@ -126,7 +130,23 @@ def move_alias(
         raise MlopsError(
             f"model {model!r} has no version {version}; versions: {listed}", ErrorCode.NOT_FOUND
         )
-    previous = _point(client, model, alias, version, dict(registered.aliases or {}).get(alias))
+    with model_lock(client, model):  # read, move and record as one step (no other mover)
+        held = dict(get_model(client, model).aliases or {}).get(alias)
+        return _record(client, model, alias, version, held, reason, action, now)
+
+
+def _record(
+    client: MlflowClient,
+    model: str,
+    alias: str,
+    version: str,
+    held: object,
+    reason: str,
+    action: str,
+    now: Callable[[], datetime] | None,
+) -> AliasMove:
+    """Move the alias from ``held`` (what it points to now) and append the entry."""
+    previous = _point(client, model, alias, version, held)
     moment = (now or _utc_now)().astimezone(timezone.utc)
     entry = AliasMove(
         time=moment.isoformat(timespec="microseconds"),
@@ -196,6 +216,11 @@ def rollback(client: MlflowClient, model: str, alias: str, *, reason: str) -> Al
             version; CONFLICT when the alias was moved outside jupyter-mlops since its last
             recorded move (then ``alias set`` names the version explicitly).
     """
+    with model_lock(client, model):  # no move between reading the chain and rolling back
+        return _rollback(client, model, alias, reason)
+
+
+def _rollback(client: MlflowClient, model: str, alias: str, reason: str) -> AliasMove:
     entries = ledger_entries(client, model, alias)
     current = dict(get_model(client, model).aliases or {}).get(alias)
     if not entries:

@@ -14,15 +14,25 @@ import logging
 import threading
 from typing import Any, Protocol
 
-__all__ = ["ENGINE_NAME", "ExecutionHooks", "injectable", "is_user_code_cell", "register_engine"]
+__all__ = [
+    "ENGINE_NAME",
+    "EXECUTION_METADATA",
+    "ExecutionHooks",
+    "injectable",
+    "is_user_code_cell",
+    "register_engine",
+]
 
 ENGINE_NAME = "jupyter-mlops"
+#: ``metadata.jupyter_mlops[EXECUTION_METADATA]`` of an output notebook: the execution's id.
+EXECUTION_METADATA = "execution_id"
 
 
 class ExecutionHooks(Protocol):
     """What the engine needs from the execution it runs for."""
 
     env: dict[str, str]
+    execution_id: str
 
     @property
     def cwd(self) -> Any: ...
@@ -82,6 +92,9 @@ def register_engine() -> None:
                 )
                 final["config"] = hooks.kernel_config()
                 _watch_cells(nb_man, hooks)
+                # Saved with every write of the output: which execution wrote this file.
+                stamp = nb_man.nb.metadata.setdefault("jupyter_mlops", {})
+                stamp[EXECUTION_METADATA] = hooks.execution_id
                 client = PapermillNotebookClient(nb_man, **final)
                 code_cells = sum(1 for c in nb_man.nb.cells if is_user_code_cell(c))
                 hooks.attach(client, code_cells)

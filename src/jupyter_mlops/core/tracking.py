@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.config import sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import mask_uri
+from jupyter_mlops.core.store_creation import create_once
 
 __all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
 
@@ -55,6 +56,7 @@ def connect(uri: str) -> MlflowClient:
     """
     shown = mask_uri(uri)
     _check_shape(uri, shown)
+    create_once(uri)  # a missing database store: one process at a time creates it
     try:
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
