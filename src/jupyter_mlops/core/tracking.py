@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.config import sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import mask_uri
+from jupyter_mlops.core.store_errors import quiet_store_log, store_cause
 
 __all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
 
@@ -55,17 +56,18 @@ def connect(uri: str) -> MlflowClient:
     """
     shown = mask_uri(uri)
     _check_shape(uri, shown)
+    quiet_store_log()
     try:
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
     except MlflowException as exc:
         raise MlopsError(
-            f"tracking URI {shown} cannot be used: {_first_line(exc.message)}; {_FIX_HINT}",
+            f"tracking URI {shown} cannot be used: {store_cause(exc)}; {_FIX_HINT}",
             ErrorCode.CONFIG,
         ) from exc
     except Exception as exc:  # store drivers raise their own types (sqlalchemy, requests, ...)
         raise MlopsError(
-            f"tracking store {shown} did not answer: {_first_line(str(exc))}; {_FIX_HINT}",
+            f"tracking store {shown} did not answer: {store_cause(exc)}; {_FIX_HINT}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return client
@@ -88,9 +90,11 @@ def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str
             )
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                unavailable = exc.error_code == "TEMPORARILY_UNAVAILABLE"  # database failure
                 raise MlopsError(
-                    f"cannot create experiment {name!r}: {_first_line(exc.message)}",
-                    ErrorCode.USAGE,
+                    f"cannot create experiment {name!r} in {mask_uri(tracking_uri)}: "
+                    f"{store_cause(exc)}",
+                    ErrorCode.TRACKING_UNAVAILABLE if unavailable else ErrorCode.USAGE,
                 ) from exc
             experiment = client.get_experiment_by_name(name)  # created concurrently
             if experiment is None:
@@ -153,7 +157,3 @@ def _probe_http(uri: str, shown: str) -> None:
             f"tracking server {shown} is unreachable ({reason}); start it or {_FIX_HINT}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
