@@ -35,6 +35,8 @@ from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.store_check import check_store
+from jupyter_mlops.core.workspace import safe_file_name
 
 if TYPE_CHECKING:
     pass
@@ -62,6 +64,7 @@ EXIT_CODES = {
     "terminated": 143,
 }
 _STATUS = {"succeeded": "FINISHED", "interrupted": "KILLED", "terminated": "KILLED"}
+_STORE_HINT = "pass another one with --tracking-uri or set MLFLOW_TRACKING_URI"
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,9 @@ def prepare_job(
     Raises:
         MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
             USAGE for an unknown parameter (listing the valid ones), a value that does not
-            convert to its type, a bad timeout or an output path that is the notebook.
+            convert to its type, a bad timeout or an output path that is the notebook;
+            CONFIG or TRACKING_UNAVAILABLE for a store that cannot work (see
+            :func:`~jupyter_mlops.core.store_check.check_store`).
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
@@ -158,11 +163,14 @@ def prepare_job(
         experiment=experiment or contract.experiment,
         notebook=notebook,
     )
+    # A store that cannot work must fail here, before a kernel runs the user's cells.
+    check_store(settings.tracking_uri, hint=_STORE_HINT)
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    folder_name = safe_file_name(contract.name)  # a name from metadata must not become a path
     target_output = (
         output.expanduser().resolve()
         if output is not None
-        else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}.ipynb"
+        else settings.project_root / "build" / "jobs" / folder_name / f"{stamp}.ipynb"
     )
     if target_output == notebook:
         raise MlopsError(
