@@ -11,16 +11,20 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
 from conftest import only_run, runs_of
+from jupyter_mlops.core.errors import ErrorCode
 
+JUPYTER_MLOPS = str(Path(sys.executable).parent / "jupyter-mlops")
 CELL = "%%mlops run --no-autolog\nexecuted = True"
 
 
@@ -218,3 +222,61 @@ def test_read_only_store_is_one_line_naming_the_cause(
     finally:
         subprocess.run(["umount", "-l", str(read_only)], check=False)
     assert list((tmp_path / "store").iterdir()) == [writable / "mlflow.db"]
+
+
+# -- jupyter-mlops run with a store that cannot work ------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make_uri", "message", "code"),
+    [
+        (lambda _: "foo", "tracking URI foo has no scheme", ErrorCode.CONFIG),
+        (
+            lambda _: "sqlite:////nonexistent/x.db",
+            "tracking URI sqlite:////nonexistent/x.db: folder /nonexistent does not exist",
+            ErrorCode.CONFIG,
+        ),
+        (
+            lambda _: "mysql://ml:s3cret@127.0.0.1:9/mlflow",
+            "tracking URI mysql://ml:***@127.0.0.1:9/mlflow needs the database driver 'mysqldb'",
+            ErrorCode.CONFIG,
+        ),
+        (
+            lambda port: f"http://127.0.0.1:{port}",
+            "tracking server http://127.0.0.1:{port} is unreachable",
+            ErrorCode.TRACKING_UNAVAILABLE,
+        ),
+    ],
+    ids=["no-scheme", "missing-folder", "missing-driver", "server-down"],
+)
+def test_job_with_a_store_that_cannot_work_starts_no_kernel(
+    tmp_path: Path, make_uri, message, code
+):
+    notebook = tmp_path / "job.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("open('ran.txt', 'w').write('the cell ran')")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
+    port = _closed_port()
+    done = subprocess.run(
+        [JUPYTER_MLOPS, "run", str(notebook), "--tracking-uri", make_uri(port)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == code.exit_code == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "jupyter-mlops: error: " + message.format(port=port)
+    ), lines
+    assert "s3cret" not in done.stderr + done.stdout
+    assert _files_in(tmp_path) == ["job.ipynb"]  # no output notebook, no ran.txt, no store
+
+
+def _files_in(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
