@@ -126,6 +126,18 @@ def test_failed_init_through_the_python_api_records_nowhere(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_init_with_a_missing_notebook_records_nowhere(bare_shell, tmp_path: Path, capfd):
+    with pytest.raises(UsageError, match="does not exist"):
+        bare_shell.run_line_magic("mlops", "init --notebook missing.ipynb")
+    line = _one_line(bare_shell, CELL, capfd)
+    assert line == (
+        "UsageError: the last `%mlops init` failed, so nothing is recorded (no other store is "
+        f"used instead): notebook {tmp_path / 'missing.ipynb'} does not exist; pass the path "
+        "of a saved notebook with --notebook"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "notes", "data.csv"])
 def test_init_refuses_a_notebook_path_that_is_not_a_notebook(bare_shell, tmp_path: Path, name):
     (tmp_path / name).write_text("some notes\n")

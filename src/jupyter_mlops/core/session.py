@@ -86,19 +86,15 @@ class Session:
             reason, code = error.message, error.code
         else:
             reason, code = _one_line(error), ErrorCode.TRACKING_UNAVAILABLE
-        store = self._chosen_store()
-        if store is not None and store not in reason:
-            reason = f"{store}: {reason}"
+        what = "the last `%mlops init` failed"
+        if code in (ErrorCode.CONFIG, ErrorCode.TRACKING_UNAVAILABLE):
+            what = "the tracking store chosen with `%mlops init` is unavailable"
+            store = self._chosen_store()
+            if store is not None and store not in reason:
+                reason = f"{store}: {reason}"
         self._failure = MlopsError(
-            "the tracking store chosen with `%mlops init` is unavailable, so nothing is "
-            f"recorded (no other store is used instead): {reason}",
-            code,
+            f"{what}, so nothing is recorded (no other store is used instead): {reason}", code
         )
-
-    @property
-    def failure(self) -> MlopsError | None:
-        """Why the last ``init`` failed, or None when it did not (never connects)."""
-        return self._failure
 
     def _chosen_store(self) -> str | None:
         """The masked tracking URI the current choices resolve to, when that can be told."""
