@@ -40,13 +40,14 @@ def test_init_prints_resolved_store_experiment_and_notebook(shell, tmp_path: Pat
         ("postgresql://ml:s3cret@127.0.0.1:9/db", "postgresql://ml:***@127.0.0.1:9/db"),
     ],
 )
-def test_bad_tracking_uri_is_one_clear_line_and_keeps_previous_store(shell, client, uri, message):
+def test_bad_tracking_uri_is_one_clear_line_and_records_nowhere(shell, client, uri, message):
     with pytest.raises(UsageError, match=message.replace("*", r"\*")) as caught:
         shell.run_line_magic("mlops", f"init --tracking-uri {uri}")
     assert "s3cret" not in str(caught.value)
     assert "--tracking-uri" in str(caught.value) or "MLFLOW_TRACKING_URI" in str(caught.value)
-    shell.run_cell(RUN_CELL)  # the previous, working store is still used
-    assert only_run(client).info.status == "FINISHED"
+    result = shell.run_cell(RUN_CELL)  # neither the chosen store nor the previous one is used
+    assert isinstance(result.error_in_exec, UsageError)
+    assert runs_of(client) == []
 
 
 def test_unreachable_store_means_the_cell_is_not_executed(tmp_path: Path):

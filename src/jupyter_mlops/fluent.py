@@ -64,18 +64,21 @@ def init(
         The resolved :class:`~jupyter_mlops.core.session.Target` (store, experiment, notebook).
 
     Raises:
-        MlopsError: when the notebook does not exist or the store cannot be used; the
-            previous choices are kept in that case.
+        MlopsError: USAGE for a ``notebook`` that is not a notebook or script (nothing is
+            changed); when the notebook does not exist or the store cannot be used. After
+            such a failure nothing is recorded (no other store is used) until an ``init``
+            succeeds.
     """
-    undo = _session.current().configure(
+    session = _session.current()
+    session.configure(
         tracking_uri=tracking_uri,
         experiment=experiment,
         notebook=None if notebook is None else str(notebook),
     )
     try:
         return target(namespace=namespace, cell_source=cell_source)
-    except Exception:
-        undo()
+    except BaseException as exc:
+        session.fail(exc)
         raise
 
 

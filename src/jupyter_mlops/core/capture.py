@@ -22,6 +22,7 @@ from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.run_capture import CellCode, RunCapture, RunResult, Warn
 from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.store_errors import store_cause
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "recording", "start_capture", "validate_tags"]
 
@@ -91,7 +92,8 @@ def start_capture(
         run = target.client.create_run(target.experiment_id, tags=all_tags, run_name=run_name)
     except Exception as exc:
         raise MlopsError(
-            f"cannot create a run in {target.settings.display_uri}: {_first_line(exc)}",
+            f"cannot create a run in {target.settings.display_uri}: "
+            f"{store_cause(exc, target.settings.tracking_uri)}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return RunCapture(target, run, code, git, warn or (lambda _message: None))
@@ -162,8 +164,3 @@ def _default_name(target: Target, code: CellCode) -> str:
     if origin is None:
         return count or "run"
     return f"{origin.stem}-{count}" if count else origin.stem
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

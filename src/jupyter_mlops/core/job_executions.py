@@ -19,7 +19,7 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_parameters import to_json_value
 from jupyter_mlops.core.jobs import JobResult, JobRun, PreparedJob, prepare_job
-from jupyter_mlops.core.workspace import relative_to_root
+from jupyter_mlops.core.workspace import confine, relative_to_root, safe_file_name
 
 __all__ = ["Execution", "ExecutionManager"]
 
@@ -174,7 +174,8 @@ class ExecutionManager:
             reassigned_hint=_REASSIGNED_HINT,
         )
         if not job.output.resolve().is_relative_to(root.resolve()):
-            output = root / "build" / "jobs" / job.name / job.output.name
+            folder = safe_file_name(job.name)
+            output = confine(root, f"build/jobs/{folder}/{job.output.name}", must_exist=False)
             job = prepare_job(
                 notebook,
                 values=values or {},
@@ -184,6 +185,7 @@ class ExecutionManager:
                 reassigned_hint=_REASSIGNED_HINT,
                 job_id=job.job_id,
             )
+        confine(root, relative_to_root(root, job.output), must_exist=False, suffix=".ipynb")
         with self._lock:
             running = [e for e in self._executions.values() if e.running]
             if len(running) >= self.max_running:

@@ -17,6 +17,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome
 from jupyter_mlops.core.job_context import HIDDEN_STATE_TAG, JOB_ID_TAG, JOB_NAME_TAG
 from jupyter_mlops.core.job_parameters import to_json_value
+from jupyter_mlops.core.store_errors import store_cause
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -105,7 +106,7 @@ class JobRecord:
                 target.client.log_batch(run.info.run_id, params=params[start : start + 100])
         except Exception as exc:  # store drivers raise their own types
             raise MlopsError(
-                f"cannot create the job's run in {target.settings.display_uri}: {exc}",
+                f"cannot create the job's run in {target.settings.display_uri}: {store_cause(exc)}",
                 ErrorCode.TRACKING_UNAVAILABLE,
             ) from exc
         return cls(target, run.info.run_id, run.info.artifact_uri, job_id)

@@ -28,6 +28,7 @@ from jupyter_mlops.core.config import find_project_root
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import ParameterSpec
+from jupyter_mlops.core.workspace import safe_file_name
 
 __all__ = ["MARKER", "WrittenWorkflow", "github_workflow", "validate_cron", "write_workflow"]
 
@@ -318,7 +319,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _slug(name: str) -> str:
     """``name`` reduced to characters safe in file, artifact and concurrency-group names."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "job"
+    return safe_file_name(name)
 
 
 def _check_overwritable(target: Path) -> None:

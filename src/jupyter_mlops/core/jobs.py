@@ -35,7 +35,9 @@ from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
 from jupyter_mlops.core.parameter_reassignment import check_reassignments
+from jupyter_mlops.core.store_check import check_store
 from jupyter_mlops.core.temp_folders import private_folder
+from jupyter_mlops.core.workspace import safe_file_name
 
 if TYPE_CHECKING:
     pass
@@ -63,6 +65,7 @@ EXIT_CODES = {
     "terminated": 143,
 }
 _STATUS = {"succeeded": "FINISHED", "interrupted": "KILLED", "terminated": "KILLED"}
+_STORE_HINT = "pass another one with --tracking-uri or set MLFLOW_TRACKING_URI"
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,8 @@ def prepare_job(
             USAGE for an unknown parameter (listing the valid ones), a value that does not
             convert to its type, a bad timeout, an output path that is the notebook, or a
             parameter a later cell reassigns (unless ``allow_reassigned``; ``reassigned_hint``
-            ends that message).
+            ends that message); CONFIG or TRACKING_UNAVAILABLE for a store that cannot work
+            (see :func:`~jupyter_mlops.core.store_check.check_store`).
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
@@ -170,12 +174,15 @@ def prepare_job(
         experiment=experiment or contract.experiment,
         notebook=notebook,
     )
+    # A store that cannot work must fail here, before a kernel runs the user's cells.
+    check_store(settings.tracking_uri, hint=_STORE_HINT)
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     job_id = job_id or uuid.uuid4().hex  # in the name: jobs started together never share it
+    folder_name = safe_file_name(contract.name)  # a name from metadata must not become a path
     target_output = (
         output.expanduser().resolve()
         if output is not None
-        else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}-{job_id}.ipynb"
+        else settings.project_root / "build" / "jobs" / folder_name / f"{stamp}-{job_id}.ipynb"
     )
     if target_output == notebook:
         raise MlopsError(

@@ -12,6 +12,7 @@ from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.store_errors import store_cause
 
 __all__ = [
     "ModelRef",
@@ -69,9 +70,9 @@ def parse_model_ref(text: str) -> ModelRef:
 
 
 def mlflow_error(exc: MlflowException, doing: str) -> MlopsError:
-    """Translate an MLflow refusal into our error: bad names are usage errors."""
-    message = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()
-    first = message[0] if message else type(exc).__name__
+    """Translate an MLflow refusal into our error: bad names are usage errors; a store
+    failure names its real cause (e.g. ``database or disk is full``)."""
+    first = store_cause(exc)
     code = {
         "INVALID_PARAMETER_VALUE": ErrorCode.USAGE,
         "RESOURCE_DOES_NOT_EXIST": ErrorCode.NOT_FOUND,

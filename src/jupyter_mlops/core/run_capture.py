@@ -37,6 +37,7 @@ from jupyter_mlops.core.provenance import git_tags
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.store_errors import store_cause
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "Warn"]
 
@@ -107,7 +108,7 @@ class RunCapture:
             self._write_files(code_files(self.code.source))
             self._code_stored = True
         except Exception as exc:  # tried again when the run ends; never fails the cell
-            self.warning(f"could not store the cell's code yet: {exc}")
+            self.warning(f"could not store the cell's code yet: {store_cause(exc)}")
         activate(self.run, self.target.settings.tracking_uri)
 
     def _end(self, status: str) -> None:
@@ -238,12 +239,20 @@ class RunCapture:
         try:
             self._flush(error)
         except Exception as exc:  # the store failed mid-way: say so, still end the run below
-            self.warning(f"run {self.run_id} was only partly recorded: {exc}")
+            self.warning(
+                f"run {self.run_id} was only partly recorded in "
+                f"{self.target.settings.display_uri}: "
+                f"{store_cause(exc, self.target.settings.tracking_uri)}"
+            )
         finally:
             try:
                 self._end(status)
             except Exception as exc:
-                self.warning(f"could not mark run {self.run_id} as {status}: {exc}")
+                self.warning(
+                    f"could not mark run {self.run_id} as {status} in "
+                    f"{self.target.settings.display_uri}: "
+                    f"{store_cause(exc, self.target.settings.tracking_uri)}"
+                )
         return RunResult(
             run_id=self.run_id,
             experiment_id=self.target.experiment_id,

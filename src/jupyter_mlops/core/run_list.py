@@ -13,6 +13,7 @@ from mlflow.entities import Run, ViewType
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.provenance import relative_notebook_path
 from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.store_errors import store_cause
 
 __all__ = ["RunList", "RunRow", "notebook_filter", "notebook_runs", "notebook_tag_filter"]
 
@@ -119,7 +120,11 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
             order_by=["attributes.start_time DESC"],
         )
     except Exception as exc:
-        raise MlopsError(f"cannot list runs: {exc}", ErrorCode.TRACKING_UNAVAILABLE) from exc
+        raise MlopsError(
+            f"cannot list runs in {target.settings.display_uri}: "
+            f"{store_cause(exc, target.settings.tracking_uri)}",
+            ErrorCode.TRACKING_UNAVAILABLE,
+        ) from exc
     return RunList(tuple(_row(run) for run in runs), notebook, target.settings.experiment, kind)
 
 

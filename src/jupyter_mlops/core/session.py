@@ -8,7 +8,7 @@ process-wide session returned by :func:`current`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from jupyter_mlops.core.config import Settings, resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook import NotebookLocation, discover_notebook
+from jupyter_mlops.core.redaction import mask_uri, redact_text
 from jupyter_mlops.core.tracking import connect, ensure_experiment, sqlite_database, ui_command
 
 __all__ = ["Session", "Target", "connect_registry", "current", "describe_target", "reset"]
@@ -42,6 +43,7 @@ class Session:
     notebook: str | None = None
     _target: Target | None = None
     _found: NotebookLocation | None = None  # the last notebook discovered (kept across init)
+    _failure: MlopsError | None = None  # why the last init failed; nothing is recorded then
 
     def configure(
         self,
@@ -49,18 +51,21 @@ class Session:
         tracking_uri: str | None = None,
         experiment: str | None = None,
         notebook: str | None = None,
-    ) -> Callable[[], None]:
+    ) -> None:
         """Record explicit choices; the next :meth:`target` call resolves them anew.
 
-        Returns:
-            A function that puts back the previous choices and resolved target (for a
-            ``%mlops init`` whose new choices turn out unusable).
+        Clears the failure of an earlier ``init``: these choices get their own chance.
+
+        Raises:
+            MlopsError: USAGE when ``notebook`` is neither a notebook (``.ipynb``) nor a
+                Python script (``.py``); nothing is changed then.
         """
-        previous = (self.tracking_uri, self.experiment, self.notebook, self._target)
-
-        def undo() -> None:
-            self.tracking_uri, self.experiment, self.notebook, self._target = previous
-
+        if notebook is not None and Path(notebook).suffix not in _NOTEBOOK_SUFFIXES:
+            raise MlopsError(
+                f"--notebook {notebook} is not a notebook (.ipynb) or a Python script (.py); "
+                "nothing was changed",
+                ErrorCode.USAGE,
+            )
         if tracking_uri is not None:
             self.tracking_uri = tracking_uri
         if experiment is not None:
@@ -68,7 +73,37 @@ class Session:
         if notebook is not None:
             self.notebook = notebook
         self._target = None
-        return undo
+        self._failure = None
+
+    def fail(self, error: BaseException) -> None:
+        """Remember that ``init`` could not use the current choices (``error`` says why).
+
+        Until the next :meth:`configure`, :meth:`target` refuses with that reason: runs never
+        go to another store (such as a default ``./mlflow.db``) instead of the chosen one.
+        """
+        self._target = None
+        if isinstance(error, MlopsError):
+            reason, code = error.message, error.code
+        else:
+            reason, code = _one_line(error), ErrorCode.TRACKING_UNAVAILABLE
+        what = "the last `%mlops init` failed"
+        if code in (ErrorCode.CONFIG, ErrorCode.TRACKING_UNAVAILABLE):
+            what = "the tracking store chosen with `%mlops init` is unavailable"
+            store = self._chosen_store()
+            if store is not None and store not in reason:
+                reason = f"{store}: {reason}"
+        self._failure = MlopsError(
+            f"{what}, so nothing is recorded (no other store is used instead): {reason}", code
+        )
+
+    def _chosen_store(self) -> str | None:
+        """The masked tracking URI the current choices resolve to, when that can be told."""
+        if self.tracking_uri is not None:
+            return mask_uri(self.tracking_uri)
+        try:
+            return resolve_settings(experiment=self.experiment).display_uri
+        except MlopsError:
+            return None
 
     def target(
         self,
@@ -85,8 +120,11 @@ class Session:
 
         Raises:
             MlopsError: USAGE for an explicit notebook that does not exist; CONFIG or
-                TRACKING_UNAVAILABLE when the store cannot be used.
+                TRACKING_UNAVAILABLE when the store cannot be used; the reason of a failed
+                ``init`` (see :meth:`fail`) until the next ``init``.
         """
+        if self._failure is not None:  # a fresh error each time: tracebacks do not pile up
+            raise MlopsError(self._failure.message, self._failure.code)
         cached = self._target
         if cached is not None and not (cached.notebook.path is None and cell_source):
             return cached
@@ -147,6 +185,14 @@ def connect_registry(
             ErrorCode.NOT_FOUND,
         )
     return connect(settings.tracking_uri), settings
+
+
+_NOTEBOOK_SUFFIXES = (".ipynb", ".py")
+
+
+def _one_line(error: BaseException) -> str:
+    text = redact_text(str(error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 _SOURCE_WORDS = {

@@ -6,13 +6,9 @@ to a tracking URI; nothing here depends on MLflow's global fluent state.
 
 from __future__ import annotations
 
-import base64
-import re
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -20,14 +16,12 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.config import sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import mask_uri
+from jupyter_mlops.core.store_check import FIX_HINT, check_store
 from jupyter_mlops.core.store_creation import create_once
+from jupyter_mlops.core.store_errors import quiet_store_log, store_cause
+from jupyter_mlops.core.workspace import safe_file_name
 
 __all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
-
-_PROBE_TIMEOUT_S = 5.0
-# Tracking URIs MLflow accepts without "scheme://".
-_BARE_URIS = frozenset({"databricks", "databricks-uc", "uc"})
-_FIX_HINT = "pass another one with `%mlops init --tracking-uri URI` or set MLFLOW_TRACKING_URI"
 
 
 def ui_command(uri: str, project_root: Path) -> str:
@@ -50,24 +44,26 @@ def connect(uri: str) -> MlflowClient:
     """Return a client for ``uri`` after checking that the store answers.
 
     Raises:
-        MlopsError: CONFIG when the URI is malformed or names a folder that does not exist;
-            TRACKING_UNAVAILABLE when the store cannot be reached or refuses the request.
-            The message names the (masked) URI and says how to fix it.
+        MlopsError: CONFIG when the URI is malformed, names a folder that does not exist or
+            needs a database driver that is not installed; TRACKING_UNAVAILABLE when the
+            store cannot be reached or refuses the request. The message names the (masked)
+            URI and says how to fix it.
     """
     shown = mask_uri(uri)
-    _check_shape(uri, shown)
+    check_store(uri)
+    quiet_store_log()
     create_once(uri)  # a missing database store: one process at a time creates it
     try:
         client = MlflowClient(tracking_uri=uri)
         client.search_experiments(max_results=1)
     except MlflowException as exc:
         raise MlopsError(
-            f"tracking URI {shown} cannot be used: {_first_line(exc.message)}; {_FIX_HINT}",
+            f"tracking URI {shown} cannot be used: {store_cause(exc)}; {FIX_HINT}",
             ErrorCode.CONFIG,
         ) from exc
     except Exception as exc:  # store drivers raise their own types (sqlalchemy, requests, ...)
         raise MlopsError(
-            f"tracking store {shown} did not answer: {_first_line(str(exc))}; {_FIX_HINT}",
+            f"tracking store {shown} did not answer: {store_cause(exc)}; {FIX_HINT}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return client
@@ -90,9 +86,11 @@ def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str
             )
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                unavailable = exc.error_code == "TEMPORARILY_UNAVAILABLE"  # database failure
                 raise MlopsError(
-                    f"cannot create experiment {name!r}: {_first_line(exc.message)}",
-                    ErrorCode.USAGE,
+                    f"cannot create experiment {name!r} in {mask_uri(tracking_uri)}: "
+                    f"{store_cause(exc)}",
+                    ErrorCode.TRACKING_UNAVAILABLE if unavailable else ErrorCode.USAGE,
                 ) from exc
             experiment = client.get_experiment_by_name(name)  # created concurrently
             if experiment is None:
@@ -110,52 +108,6 @@ def _artifact_root(tracking_uri: str, name: str) -> str | None:
     database = sqlite_database(tracking_uri)
     if database is None:
         return None
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "experiment"
+    slug = safe_file_name(name, "experiment")
     folder = database.parent / "mlruns" / f"{slug}-{uuid.uuid4().hex[:8]}"
     return folder.as_uri()
-
-
-def _check_shape(uri: str, shown: str) -> None:
-    scheme = urlsplit(uri).scheme
-    if not scheme and uri not in _BARE_URIS:
-        raise MlopsError(
-            f"tracking URI {shown} has no scheme; use e.g. sqlite:///mlflow.db or "
-            f"http://host:5000; {_FIX_HINT}",
-            ErrorCode.CONFIG,
-        )
-    database = sqlite_database(uri)
-    if database is not None and not database.parent.is_dir():
-        raise MlopsError(
-            f"tracking URI {shown}: folder {database.parent} does not exist; create it or "
-            f"{_FIX_HINT}",
-            ErrorCode.CONFIG,
-        )
-    if scheme in ("http", "https"):
-        _probe_http(uri, shown)
-
-
-def _probe_http(uri: str, shown: str) -> None:
-    """Fail fast on an unreachable server: MLflow's own client retries for minutes."""
-    parts = urlsplit(uri)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    url = urlunsplit((parts.scheme, host, parts.path.rstrip("/") + "/health", "", ""))
-    request = urllib.request.Request(url)
-    if "@" in parts.netloc:  # credentials travel as basic auth, never inside the URL
-        user, _, password = unquote(parts.netloc.rsplit("@", 1)[0]).partition(":")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=_PROBE_TIMEOUT_S):
-            pass
-    except urllib.error.HTTPError as answered:
-        answered.close()  # the server answered; MLflow will report what it thinks of the request
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise MlopsError(
-            f"tracking server {shown} is unreachable ({reason}); start it or {_FIX_HINT}",
-            ErrorCode.TRACKING_UNAVAILABLE,
-        ) from exc
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"

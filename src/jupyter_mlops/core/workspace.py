@@ -19,9 +19,10 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["cached_client", "confine", "relative_to_root"]
+__all__ = ["cached_client", "confine", "relative_to_root", "safe_file_name"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _clients: dict[str, MlflowClient] = {}
 _clients_lock = threading.Lock()
 
@@ -61,6 +62,20 @@ def confine(
     if must_exist and not resolved.is_file():
         raise MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
     return resolved
+
+
+def safe_file_name(name: str, fallback: str = "job") -> str:
+    """``name`` reduced to one safe file name: no separators, no ``..``, no leading dot.
+
+    For names that become folders or files (a job's output folder, an experiment's
+    artifact folder, a workflow file); ``fallback`` when nothing is left.
+
+    >>> safe_file_name("../../../outside/escaped")
+    'outside-escaped'
+    >>> safe_file_name("..")
+    'job'
+    """
+    return _UNSAFE.sub("-", name).strip("-.") or fallback
 
 
 def relative_to_root(root: Path, path: Path) -> str:
