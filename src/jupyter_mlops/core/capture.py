@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import mlflow
@@ -22,6 +23,7 @@ from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.run_capture import CellCode, RunCapture, RunResult, Warn
 from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.store_timeout import StoreDeadline, StoreUnavailable
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "recording", "start_capture", "validate_tags"]
 
@@ -87,11 +89,17 @@ def start_capture(
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_name = name or _default_name(target, code)
+    deadline = StoreDeadline(target.settings.display_uri, target.settings.store_timeout)
     try:
-        run = target.client.create_run(target.experiment_id, tags=all_tags, run_name=run_name)
-    except Exception as exc:
+        run = deadline.call(
+            partial(
+                target.client.create_run, target.experiment_id, tags=all_tags, run_name=run_name
+            )
+        )
+    except StoreUnavailable as exc:
+        cause = f"did not answer within {exc.seconds:g} s" if exc.timed_out else exc.cause
         raise MlopsError(
-            f"cannot create a run in {target.settings.display_uri}: {_first_line(exc)}",
+            f"cannot create a run in {target.settings.display_uri}: {cause}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return RunCapture(target, run, code, git, warn or (lambda _message: None))
@@ -163,7 +171,3 @@ def _default_name(target: Target, code: CellCode) -> str:
         return count or "run"
     return f"{origin.stem}-{count}" if count else origin.stem
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
