@@ -98,6 +98,11 @@ def target(
                 "finish because the store failed (pending values written): "
                 + ", ".join(pending.failed)
             )
+        if pending.missing:
+            _notice_once(
+                f"removed {len(pending.missing)} pending record(s) of runs that are not in "
+                f"{resolved.settings.display_uri} any more: " + ", ".join(pending.missing)
+            )
         reaped = reap_orphaned_runs(resolved.client, resolved.experiment_id)
         if reaped:
             _notice_once(

@@ -170,4 +170,3 @@ def _default_name(target: Target, code: CellCode) -> str:
     if origin is None:
         return count or "run"
     return f"{origin.stem}-{count}" if count else origin.stem
-

@@ -265,7 +265,7 @@ class RunCapture:
         """The names the code bound (what stays in the kernel when the store fails)."""
         names = produced_names(self.code.python or "", nested=self.code.script is not None)
         shown = [name for name in names if not name.startswith("_")]
-        return shown[:6] + ["..."] if len(shown) > 6 else shown
+        return [*shown[:6], "..."] if len(shown) > 6 else shown
 
     def _closing_tags(self, error: BaseException | None) -> dict[str, str]:
         tags = git_tags(self.git.result())

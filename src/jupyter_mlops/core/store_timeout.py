@@ -76,11 +76,7 @@ class StoreUnavailable(MlopsError):
         self.cause = cause
         self.timed_out = timed_out
         self.seconds = seconds
-        what = (
-            f"did not answer within {seconds:g} s"
-            if timed_out
-            else f"failed ({cause})"
-        )
+        what = f"did not answer within {seconds:g} s" if timed_out else f"failed ({cause})"
         super().__init__(f"the store {store} {what}", ErrorCode.TRACKING_UNAVAILABLE)
 
 
