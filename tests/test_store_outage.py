@@ -24,6 +24,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
 import jupyter_mlops
+from conftest import only_run
 from jupyter_mlops.core.config import resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.pending_records import resolve_pending_runs, save_pending
@@ -127,7 +128,7 @@ def test_server_killed_during_cell(
         ipython.user_ns["_server_group"] = server.pid
         capsys.readouterr()
         result = ipython.run_cell(
-            "%%mlops run --metrics acc --params C\n"
+            "%%mlops run --metrics acc --params C --log-model model\n"
             "C = 0.5\n"
             "acc = 0.75\n"
             "model = {'weights': [1, 2, 3]}\n"
@@ -145,6 +146,7 @@ def test_server_killed_during_cell(
         assert ipython.user_ns["model"] == {"weights": [1, 2, 3]}
         (line,) = _warning_lines(err, "could not be finished")
         assert uri in line and "model" in line and "the next session will mark it FAILED" in line
+        assert "--log-model model: not logged, the store is unavailable" in err
         (record_file,) = pending_dir.glob("*.json")
         record = json.loads(record_file.read_text(encoding="utf-8"))
         assert record["store"] == uri and record["status"] == "FINISHED"
@@ -157,7 +159,9 @@ def test_server_killed_during_cell(
         next_s = time.monotonic() - started
         assert next_s < 5 + MARGIN_S, f"next cell took {next_s:.1f} s"
         assert "y" not in ipython.user_ns and second.error_in_exec is not None
-        assert f"cannot create a run in {uri}" in str(second.error_in_exec)
+        assert f"cannot create a run in {uri}: [Errno 111] Connection refused" in str(
+            second.error_in_exec
+        )
 
         # Server back on the same store, a new session: the run is FAILED, nothing pending.
         server = _start_server(tmp_path, port)
@@ -207,11 +211,19 @@ def test_server_paused_during_cell(
         (record_file,) = pending_dir.glob("*.json")
         run_id = json.loads(record_file.read_text(encoding="utf-8"))["run_id"]
 
+        started = time.monotonic()
+        second = ipython.run_cell("%%mlops run\ny = 1\n")
+        next_s = time.monotonic() - started
+        assert next_s < 3 + MARGIN_S and "y" not in ipython.user_ns
+        assert f"cannot create a run in {uri}: did not answer within 3 s" in str(
+            second.error_in_exec
+        )
+
         os.killpg(server.pid, signal.SIGCONT)  # it answers again: a new session resolves it
         _new_session(ipython, uri)
         assert MlflowClient(uri).get_run(run_id).info.status == "FAILED"
         assert not list(pending_dir.glob("*.json"))
-        print(f"FIGURES paused: cell {cell_s:.1f} s (timeout 3 s)")
+        print(f"FIGURES paused: cell {cell_s:.1f} s, next cell {next_s:.1f} s (timeout 3 s)")
     finally:
         _stop(server)
 
@@ -290,3 +302,28 @@ def test_store_timeout_setting(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.jupyter-mlops]\nstore_timeout = "1m"\n')
     with pytest.raises(MlopsError, match="store_timeout in"):
         resolve_settings(cwd=tmp_path, env={})
+
+
+def test_mlflow_http_settings_of_the_user_are_kept_and_ours_do_not_leak(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, client: MlflowClient
+) -> None:
+    """Our lower HTTP limits apply to our calls only: nothing is left set after a cell, and a
+    value the user set is never replaced."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", raising=False)
+    result = shell.run_cell(
+        "%%mlops run --no-autolog\n"
+        "import os\n"
+        "seen = {k: os.environ.get(k) for k in ('MLFLOW_HTTP_REQUEST_TIMEOUT',"
+        " 'MLFLOW_HTTP_REQUEST_MAX_RETRIES')}\n"
+    )
+    assert result.success
+    assert shell.user_ns["seen"] == {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": None,  # the user's code sees MLflow's own defaults
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "5",
+    }
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ
+    assert "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR" not in os.environ
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5"
+    assert only_run(client).info.status == "FINISHED"

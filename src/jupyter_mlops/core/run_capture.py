@@ -78,6 +78,8 @@ class RunResult:
     status: str  # FINISHED | FAILED | KILLED
     datasets: tuple[tuple[str, DataSummary], ...] = ()
     warnings: tuple[str, ...] = ()
+    #: False when the store did not let the run be ended (a pending record keeps it).
+    ended: bool = True
 
 
 @dataclass
@@ -223,7 +225,11 @@ class RunCapture:
             else "FAILED"
         )
         deadline = self._deadline()  # one budget for writing and ending
-        tags = self._closing_tags(error)
+        try:
+            tags = self._closing_tags(error)
+        except Exception as exc:  # e.g. the git probe failed: record the rest
+            self.warning(f"could not read the run's closing tags: {exc}")
+            tags = {}
         written = False
         try:
             deadline.call(self._flush, error, tags)
@@ -259,6 +265,7 @@ class RunCapture:
             status=status,
             datasets=tuple((name, summary) for name, (summary, _) in self._datasets.items()),
             warnings=tuple(self._warnings),
+            ended=self.run_id not in unended,
         )
 
     def _kept_names(self) -> list[str]:
