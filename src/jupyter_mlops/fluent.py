@@ -33,6 +33,7 @@ from jupyter_mlops.core.lineage import LineageGraph, build_lineage
 from jupyter_mlops.core.model_refs import parse_model_ref
 from jupyter_mlops.core.notebook import discover_notebook, script_file
 from jupyter_mlops.core.orphans import reap_orphaned_runs
+from jupyter_mlops.core.pending_records import resolve_pending_runs
 from jupyter_mlops.core.registration import (
     Registration,
     RegistrationRequest,
@@ -93,6 +94,18 @@ def target(
     resolved = session.target(namespace=namespace, cell_source=cell_source)
     if resolved is not cached:
         point_fluent_api(resolved.settings.tracking_uri, resolved.experiment_id)
+        pending = resolve_pending_runs(resolved.client, resolved.settings.tracking_uri)
+        if pending.failed:
+            _notice_once(
+                f"marked {len(pending.failed)} run(s) FAILED that an earlier session could not "
+                "finish because the store failed (pending values written): "
+                + ", ".join(pending.failed)
+            )
+        if pending.missing:
+            _notice_once(
+                f"removed {len(pending.missing)} pending record(s) of runs that are not in "
+                f"{resolved.settings.display_uri} any more: " + ", ".join(pending.missing)
+            )
         reaped = reap_orphaned_runs(resolved.client, resolved.experiment_id)
         if reaped:
             _notice_once(

@@ -194,7 +194,9 @@ class MlopsMagics(Magics):
             if (warning := hidden.warning()) is not None:
                 fluent.warn(warning)
             result = compiled.run()
-        if models:  # only after a cell that ran through: its run is ended and complete
+        if models and capture.result is not None and not capture.result.ended:
+            fluent.warn(f"--log-model {', '.join(models)}: not logged, the store is unavailable")
+        elif models:  # only after a cell that ran through: its run is ended and complete
             try:
                 log_run_models(target.client, capture.run_id, models, namespace, fluent.warn)
             except MlopsError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import mlflow
@@ -22,7 +23,7 @@ from jupyter_mlops.core.provenance import lineage_tags, start_git_probe
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.run_capture import CellCode, RunCapture, RunResult, Warn
 from jupyter_mlops.core.session import Target
-from jupyter_mlops.core.store_errors import store_cause
+from jupyter_mlops.core.store_timeout import StoreDeadline, StoreUnavailable
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "recording", "start_capture", "validate_tags"]
 
@@ -88,12 +89,17 @@ def start_capture(
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_name = name or _default_name(target, code)
+    deadline = StoreDeadline(target.settings.display_uri, target.settings.store_timeout)
     try:
-        run = target.client.create_run(target.experiment_id, tags=all_tags, run_name=run_name)
-    except Exception as exc:
+        run = deadline.call(
+            partial(
+                target.client.create_run, target.experiment_id, tags=all_tags, run_name=run_name
+            )
+        )
+    except StoreUnavailable as exc:
+        cause = f"did not answer within {exc.seconds:g} s" if exc.timed_out else exc.cause
         raise MlopsError(
-            f"cannot create a run in {target.settings.display_uri}: "
-            f"{store_cause(exc, target.settings.tracking_uri)}",
+            f"cannot create a run in {target.settings.display_uri}: {cause}",
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return RunCapture(target, run, code, git, warn or (lambda _message: None))

@@ -6,7 +6,9 @@ Order, highest first (documented in ``docs/configuration.md``):
   ``tracking_uri`` in ``[tool.jupyter-mlops]`` of the nearest ``pyproject.toml`` >
   ``sqlite:///<project root>/mlflow.db``;
 * experiment: explicit argument > ``MLFLOW_EXPERIMENT_NAME`` > ``experiment`` in the same table >
-  the notebook's file name without extension (``jupyter-mlops`` when no notebook is known).
+  the notebook's file name without extension (``jupyter-mlops`` when no notebook is known);
+* store timeout (seconds a store call may take while a run is captured):
+  ``JUPYTER_MLOPS_STORE_TIMEOUT`` > ``store_timeout`` in the same table > 10.
 
 The project root is the nearest ancestor of the notebook's folder (else of the working
 directory) that holds ``.git`` or ``pyproject.toml``; else that folder itself.
@@ -14,6 +16,7 @@ directory) that holds ``.git`` or ``pyproject.toml``; else that folder itself.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -33,15 +36,21 @@ else:  # pragma: no cover - exercised only on Python 3.10
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
+    "DEFAULT_STORE_TIMEOUT",
     "ENVIRONMENT_VARIABLES",
+    "STORE_TIMEOUT_ENV",
     "ProjectConfig",
     "Settings",
     "find_project_root",
+    "parse_store_timeout",
     "read_project_config",
     "resolve_settings",
     "sqlite_database",
 ]
 
+STORE_TIMEOUT_ENV = "JUPYTER_MLOPS_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 10.0  # seconds a store may take to answer while a run is captured
+_MAX_STORE_TIMEOUT = 3600.0
 #: Experiment used when neither a name nor a notebook is known. Not MLflow's "Default": that
 #: one is created with the database and keeps its artifacts below whatever folder the first
 #: process happened to run in, whereas ours keep them beside the database.
@@ -56,9 +65,33 @@ ENVIRONMENT_VARIABLES = (
     JOB_ID_ENV,
     JOB_NAME_ENV,
     JOB_PARENT_ENV,
+    STORE_TIMEOUT_ENV,
 )
 _CONFIG_TABLE = "jupyter-mlops"
-_KNOWN_KEYS = frozenset({"tracking_uri", "experiment"})
+_KNOWN_KEYS = frozenset({"tracking_uri", "experiment", "store_timeout"})
+
+
+def parse_store_timeout(value: object, where: str) -> float:
+    """Seconds from a setting (a number, or text holding one).
+
+    Raises:
+        MlopsError: (CONFIG) for anything but a number of seconds above 0 and up to 3600.
+    """
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or not 0 < seconds <= _MAX_STORE_TIMEOUT:
+        raise MlopsError(
+            f"{where} must be a number of seconds above 0 and up to {_MAX_STORE_TIMEOUT:g}, "
+            f"got {value!r}",
+            ErrorCode.CONFIG,
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -71,6 +104,7 @@ class ProjectConfig:
     path: Path | None = None
     tracking_uri: str | None = None
     experiment: str | None = None
+    store_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,9 @@ class Settings:
     experiment_source: str
     project_root: Path
     notebook: Path | None
+    #: Seconds a store call may take while a run is captured, and where that came from.
+    store_timeout: float = DEFAULT_STORE_TIMEOUT
+    store_timeout_source: str = "default"
 
     @property
     def display_uri(self) -> str:
@@ -111,7 +148,7 @@ def read_project_config(start: Path) -> ProjectConfig:
 
     Raises:
         MlopsError: (CONFIG) when that file is not valid TOML or the table has unknown keys
-            or values that are not strings.
+            or values that are not strings (``store_timeout``: not a number of seconds).
     """
     start = start.resolve()
     for folder in (start, *start.parents):
@@ -136,6 +173,9 @@ def _parse_config(path: Path) -> ProjectConfig:
             f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
             ErrorCode.CONFIG,
         )
+    timeout = table.pop("store_timeout", None)
+    if timeout is not None:
+        timeout = parse_store_timeout(timeout, f"store_timeout in [tool.{_CONFIG_TABLE}] of {path}")
     for key, value in table.items():
         if not isinstance(value, str) or not value.strip():
             raise MlopsError(
@@ -145,7 +185,9 @@ def _parse_config(path: Path) -> ProjectConfig:
     uri = table.get("tracking_uri")
     if uri is not None:
         uri = _anchor_sqlite_path(uri, path.parent)
-    return ProjectConfig(path=path, tracking_uri=uri, experiment=table.get("experiment"))
+    return ProjectConfig(
+        path=path, tracking_uri=uri, experiment=table.get("experiment"), store_timeout=timeout
+    )
 
 
 def _anchor_sqlite_path(uri: str, base: Path) -> str:
@@ -184,7 +226,8 @@ def resolve_settings(
         The resolved :class:`Settings`.
 
     Raises:
-        MlopsError: (CONFIG) when the nearest ``pyproject.toml`` is unreadable or malformed.
+        MlopsError: (CONFIG) when the nearest ``pyproject.toml`` is unreadable or malformed,
+            or ``JUPYTER_MLOPS_STORE_TIMEOUT`` is not a number of seconds.
     """
     environment = os.environ if env is None else env
     base = notebook.resolve().parent if notebook is not None else (cwd or Path.cwd()).resolve()
@@ -201,6 +244,12 @@ def resolve_settings(
         ("environment", environment.get("MLFLOW_EXPERIMENT_NAME")),
         ("pyproject", project.experiment),
     ) or ((notebook.stem if notebook is not None else DEFAULT_EXPERIMENT), "default")
+    timeout, timeout_source = DEFAULT_STORE_TIMEOUT, "default"
+    if environment.get(STORE_TIMEOUT_ENV, "").strip():
+        timeout = parse_store_timeout(environment[STORE_TIMEOUT_ENV], STORE_TIMEOUT_ENV)
+        timeout_source = "environment"
+    elif project.store_timeout is not None:
+        timeout, timeout_source = project.store_timeout, "pyproject"
     return Settings(
         tracking_uri=uri,
         tracking_uri_source=uri_source,
@@ -208,6 +257,8 @@ def resolve_settings(
         experiment_source=name_source,
         project_root=root,
         notebook=notebook.resolve() if notebook is not None else None,
+        store_timeout=timeout,
+        store_timeout_source=timeout_source,
     )
 
 

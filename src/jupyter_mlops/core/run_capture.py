@@ -2,7 +2,9 @@
 
 :meth:`RunCapture.finish` writes params, metrics and tags in batched calls, the dataset inputs
 and the run's files, and always ends the run: FINISHED, FAILED (exception) or KILLED
-(interrupt). A run is never left RUNNING. Runs are started by
+(interrupt). A run is never left RUNNING: when the store fails or does not answer within the
+store timeout, what could not be written is kept in a local pending record that the next
+session resolves (:mod:`jupyter_mlops.core.pending_records`). Runs are started by
 :func:`jupyter_mlops.core.capture.start_capture`.
 """
 
@@ -27,9 +29,11 @@ from jupyter_mlops.core.active_run import activate, deactivate, terminate
 from jupyter_mlops.core.datasets import dataset_input, fingerprint_tag, referenced_names
 from jupyter_mlops.core.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.git_state import GitState
+from jupyter_mlops.core.pending_records import record_unfinished
 from jupyter_mlops.core.produced import (
     OBJECTS_TAG,
     PRODUCED_TAG,
+    produced_names,
     produced_objects,
     produced_tag_value,
 )
@@ -37,7 +41,7 @@ from jupyter_mlops.core.provenance import git_tags
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
-from jupyter_mlops.core.store_errors import store_cause
+from jupyter_mlops.core.store_timeout import StoreDeadline, StoreUnavailable
 
 __all__ = ["CellCode", "RunCapture", "RunResult", "Warn"]
 
@@ -74,6 +78,8 @@ class RunResult:
     status: str  # FINISHED | FAILED | KILLED
     datasets: tuple[tuple[str, DataSummary], ...] = ()
     warnings: tuple[str, ...] = ()
+    #: False when the store did not let the run be ended (a pending record keeps it).
+    ended: bool = True
 
 
 @dataclass
@@ -105,14 +111,19 @@ class RunCapture:
         """Store the code that is about to run, and make this run MLflow's active run
         (nested under one the user left open)."""
         try:
-            self._write_files(code_files(self.code.source))
+            self._deadline().call(self._write_files, code_files(self.code.source))
             self._code_stored = True
-        except Exception as exc:  # tried again when the run ends; never fails the cell
-            self.warning(f"could not store the cell's code yet: {store_cause(exc)}")
+        except StoreUnavailable as exc:  # tried again when the run ends; never fails the cell
+            self.warning(f"could not store the cell's code yet: {exc}")
         activate(self.run, self.target.settings.tracking_uri)
 
-    def _end(self, status: str) -> None:
-        """End runs the cell left open above ours, then ours, each once, with ``status``.
+    def _deadline(self) -> StoreDeadline:
+        settings = self.target.settings
+        return StoreDeadline(settings.display_uri, settings.store_timeout)
+
+    def _end(self, status: str, deadline: StoreDeadline) -> list[str]:
+        """End runs the cell left open above ours, then ours, each once, with ``status``;
+        return the ids of those the store did not let us end (within ``deadline``).
 
         If the cell already ended our run itself, the status is still set to ours.
         """
@@ -121,10 +132,15 @@ class RunCapture:
             while (active := mlflow.active_run()) is not None:
                 mlflow.end_run(status=status)
                 if active.info.run_id == self.run_id:
-                    return
+                    return []
             popped = []
+        unended = []
         for run_id in popped or [self.run_id]:
-            terminate(self.target.client, run_id, status)
+            try:
+                deadline.call(terminate, self.target.client, run_id, status)
+            except StoreUnavailable:
+                unended.append(run_id)
+        return unended
 
     # -- collecting what the code produced ---------------------------------------------------
     def log_params(self, values: Mapping[str, Any]) -> None:
@@ -236,33 +252,57 @@ class RunCapture:
             if isinstance(error, KeyboardInterrupt)
             else "FAILED"
         )
+        deadline = self._deadline()  # one budget for writing and ending
         try:
-            self._flush(error)
-        except Exception as exc:  # the store failed mid-way: say so, still end the run below
-            self.warning(
-                f"run {self.run_id} was only partly recorded in "
-                f"{self.target.settings.display_uri}: "
-                f"{store_cause(exc, self.target.settings.tracking_uri)}"
-            )
-        finally:
-            try:
-                self._end(status)
-            except Exception as exc:
+            tags = self._closing_tags(error)
+        except Exception as exc:  # e.g. the git probe failed: record the rest
+            self.warning(f"could not read the run's closing tags: {exc}")
+            tags = {}
+        written = False
+        try:
+            deadline.call(self._flush, error, tags)
+            written = True
+        except StoreUnavailable:  # the store failed mid-way: still try to end the run below
+            pass
+        try:
+            unended = self._end(status, deadline)
+        except Exception as exc:
+            self.warning(f"could not mark run {self.run_id} as {status}: {exc}")
+            unended = []
+        if unended and deadline.failure is not None:  # left RUNNING: keep what is pending
+            for run_id in unended:
+                ours = run_id == self.run_id and not written
                 self.warning(
-                    f"could not mark run {self.run_id} as {status} in "
-                    f"{self.target.settings.display_uri}: "
-                    f"{store_cause(exc, self.target.settings.tracking_uri)}"
+                    record_unfinished(
+                        deadline.failure,
+                        run_id=run_id,
+                        experiment_id=self.target.experiment_id,
+                        tracking_uri=self.target.settings.tracking_uri,
+                        status=status,
+                        params=self._params if ours else None,
+                        metrics=self._metrics if ours else None,
+                        tags=tags if ours else None,
+                        kept=self._kept_names(),
+                    )
                 )
+        elif not written and deadline.failure is not None:
+            self.warning(f"run {self.run_id} was only partly recorded: {deadline.failure}")
         return RunResult(
             run_id=self.run_id,
             experiment_id=self.target.experiment_id,
             status=status,
             datasets=tuple((name, summary) for name, (summary, _) in self._datasets.items()),
             warnings=tuple(self._warnings),
+            ended=self.run_id not in unended,
         )
 
-    def _flush(self, error: BaseException | None) -> None:
-        client = self.target.client
+    def _kept_names(self) -> list[str]:
+        """The names the code bound (what stays in the kernel when the store fails)."""
+        names = produced_names(self.code.python or "", nested=self.code.script is not None)
+        shown = [name for name in names if not name.startswith("_")]
+        return [*shown[:6], "..."] if len(shown) > 6 else shown
+
+    def _closing_tags(self, error: BaseException | None) -> dict[str, str]:
         tags = git_tags(self.git.result())
         # The params and metrics the user chose (not autolog's): what tables show first.
         for kind, chosen in (("params", self._params), ("metrics", self._metrics)):
@@ -278,6 +318,10 @@ class RunCapture:
         if error is not None:
             tags["mlops.error.type"] = type(error).__qualname__
             tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]
+        return tags
+
+    def _flush(self, error: BaseException | None, tags: dict[str, str]) -> None:
+        client = self.target.client
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, 0) for k, v in self._metrics.items()]
         params = [Param(k, v) for k, v in self._params.items()]
