@@ -34,7 +34,13 @@ from jupyter_mlops.core.produced import (
     produced_tag_value,
 )
 from jupyter_mlops.core.provenance import git_tags
-from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
+from jupyter_mlops.core.redaction import (
+    MASK,
+    is_secret_name,
+    looks_like_secret,
+    mask_uris,
+    redact_text,
+)
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
 
@@ -190,6 +196,7 @@ class RunCapture:
 
     def warning(self, message: str) -> None:
         """Report one warning line now and keep it in the result."""
+        message = mask_uris(message)  # MLflow's errors name the server, password included
         self._warnings.append(message)
         self.warn(message)
 
