@@ -28,7 +28,13 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.identity import current_user
-from jupyter_mlops.core.model_refs import get_model, mlflow_error, model_versions, suggest
+from jupyter_mlops.core.model_refs import (
+    check_name,
+    get_model,
+    mlflow_error,
+    model_versions,
+    suggest,
+)
 
 __all__ = [
     "LEDGER_PREFIX",
@@ -118,6 +124,7 @@ def move_alias(
     """
     if not reason.strip():
         raise MlopsError("a reason is required for every alias move", ErrorCode.USAGE)
+    check_name(reason, "reason", limit=None)
     registered = get_model(client, model)
     version = str(version)
     known = {str(v.version) for v in model_versions(client, model)}
