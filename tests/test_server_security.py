@@ -128,3 +128,45 @@ async def test_an_absolute_path_to_a_real_notebook_outside_is_refused(layout, ap
 async def test_a_notebook_inside_the_root_is_fine(layout, api):
     status, body = await api("GET", "config", params={"notebook": "inside.ipynb"})
     assert status == 200, body
+
+
+# -- over-long paths and over-deep bodies are 400s (issue 12) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "a" * 100_000 + ".ipynb",  # one name far over the file system's 255 bytes
+        "a/" * 3000 + "x.ipynb",  # 6,007 characters of short names
+        "é" * 200 + ".ipynb",  # 406 bytes in one name
+    ],
+)
+async def test_an_over_long_notebook_path_in_a_body_is_a_400(layout, api, path):
+    for route in (("jobs",), ("jobs", "executions")):
+        status, body = await api("POST", *route, body={"notebook": path})
+        assert status == 400, (route, status, body)
+        assert "too long" in body["message"] and len(body["message"]) < 400
+
+
+@pytest.mark.parametrize("route", ["config", "runs", "jobs"])
+async def test_an_over_long_notebook_path_in_a_query_is_a_400(layout, api, route):
+    status, body = await api("GET", route, params={"notebook": "a/" * 3000 + "x.ipynb"})
+    assert status == 400, (status, body)
+    status, body = await api("GET", route, params={"notebook": "b" * 300 + ".ipynb"})
+    assert status == 400, (status, body)
+
+
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+async def test_a_deeply_nested_body_is_a_400(layout, api, jp_root_dir, depth):
+    nested = '{"notebook": "inside.ipynb", "parameters": ' + "[" * depth + "]" * depth + "}"
+    for route in (("jobs",), ("jobs", "executions"), ("models", "m1", "versions")):
+        status, body = await api("POST", *route, body=nested)
+        assert status == 400, (route, depth, status, body)
+        assert "32 deep" in body["message"]
+    assert not (jp_root_dir / "build").exists()  # no job was started
+
+
+async def test_a_body_nested_32_deep_is_still_read(layout, api):
+    nested = {"notebook": "inside.ipynb", "parameters": {"x": json.loads("[" * 30 + "]" * 30)}}
+    status, body = await api("POST", "jobs", "executions", body=nested)
+    assert status == 400 and "32 deep" not in body["message"], body  # refused for its content
