@@ -35,6 +35,7 @@ from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.redaction import redact_parameters
 
 if TYPE_CHECKING:
     pass
@@ -211,7 +212,12 @@ class JobResult:
             f"  job run       : {self.run_id or '(not created)'} in experiment "
             f"{job.settings.experiment!r}, {job.settings.display_uri}",
             "  parameters    : "
-            + (", ".join(f"{k}={format_value(v)}" for k, v in job.values.items()) or "none"),
+            + (
+                ", ".join(
+                    f"{k}={format_value(v)}" for k, v in redact_parameters(job.values).items()
+                )
+                or "none"
+            ),
             f"  output        : {job.output}"
             + (f" (logged as {OUTPUT_ARTIFACT})" if self.run_id else ""),
         ]

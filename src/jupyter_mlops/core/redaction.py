@@ -171,9 +171,10 @@ def mask_uris(text: str) -> str:
 
 
 def mask_value(name: str, text: str) -> str:
-    """``text`` as recorded under ``name``: :data:`MASK` when the name looks secret or the text
-    looks like a credential (the rule for every param we record)."""
-    return MASK if is_secret_name(name) or looks_like_secret(text) else text
+    """``text`` as recorded under ``name`` (the rule for every param we record): :data:`MASK`
+    when the name looks secret or the text looks like a credential, else the text with secrets
+    inside it masked (``{'password': '***', 'host': 'db'}``)."""
+    return MASK if is_secret_name(name) or looks_like_secret(text) else redact_text(text)
 
 
 def redact_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,8 +200,9 @@ def _redacted_value(name: str, value: Any) -> Any:
 
 def redact_papermill(document: dict[str, Any]) -> None:
     """Mask, in place, the parameters papermill recorded in an executed notebook: the
-    ``metadata.papermill.parameters`` mapping and the lines of the injected-parameters cell
-    that assign a masked parameter (``name = "***"``)."""
+    ``metadata.papermill.parameters`` mapping, the lines of the injected-parameters cell
+    that assign a masked parameter (``name = '***'``) and, anywhere in the cells (a printed
+    value, a traceback), the text of a masked value of 6 characters or more."""
     papermill = document.get("metadata", {}).get("papermill")
     if not isinstance(papermill, dict) or not isinstance(papermill.get("parameters"), dict):
         return
@@ -219,6 +221,33 @@ def redact_papermill(document: dict[str, Any]) -> None:
             if sep and name.strip() in changed:
                 lines[number] = f"{name} = {masked[name.strip()]!r}"
         cell["source"] = "\n".join(lines)
+    hidden = {text for name in changed for text in _texts(values[name]) if len(text) >= 6}
+    if hidden:
+        document["cells"] = _scrubbed(document.get("cells", []), sorted(hidden, key=len)[::-1])
+
+
+def _texts(value: Any) -> list[str]:
+    """The strings inside a parameter value (nested lists and dicts included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+def _scrubbed(value: Any, hidden: list[str]) -> Any:
+    """``value`` (notebook JSON) with every occurrence of the ``hidden`` texts masked."""
+    if isinstance(value, str):
+        for text in hidden:
+            value = value.replace(text, MASK)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, hidden) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, hidden) for item in value]
+    return value
 
 
 def redact_mapping(values: Mapping[str, str]) -> dict[str, str]:

@@ -34,13 +34,7 @@ from jupyter_mlops.core.produced import (
     produced_tag_value,
 )
 from jupyter_mlops.core.provenance import git_tags
-from jupyter_mlops.core.redaction import (
-    MASK,
-    is_secret_name,
-    looks_like_secret,
-    mask_uris,
-    redact_text,
-)
+from jupyter_mlops.core.redaction import mask_uris, mask_value, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
 
@@ -136,7 +130,7 @@ class RunCapture:
         """Buffer params (later values win); secret-looking names or values are masked."""
         for key, value in values.items():
             text = param_text(value)
-            self._params[key] = MASK if is_secret_name(key) or looks_like_secret(text) else text
+            self._params[key] = mask_value(key, text)
 
     def log_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
         """Buffer numeric metrics; a non-numeric value is skipped with one warning line."""
