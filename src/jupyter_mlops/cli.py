@@ -337,7 +337,7 @@ def alias_set(
     from jupyter_mlops.core.registration import RegistrationRequest
 
     RegistrationRequest(model, alias=alias_name).validated()
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):  # "²".isdigit() is True
         raise click.UsageError(f"VERSION must be a version number, not {version!r}")
     client, _ = _registry(tracking_uri)
     entry = move_alias(client, model, alias_name, str(int(version)), reason=reason)

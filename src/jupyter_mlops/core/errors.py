@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 
+from jupyter_mlops.core.redaction import mask_uris
+
 __all__ = ["ErrorCode", "MlopsError"]
 
 
@@ -38,12 +40,16 @@ class ErrorCode(enum.Enum):
 class MlopsError(Exception):
     """An error with a message meant for the user and a code that fixes how it is reported.
 
+    The password of any URL in the message is masked here, once for every error we raise or
+    pass on (MLflow names the tracking server, credentials included, in its own messages).
+
     >>> err = MlopsError("no such model 'credit'", ErrorCode.NOT_FOUND)
     >>> err.code.exit_code, err.code.http_status
     (1, 404)
     """
 
     def __init__(self, message: str, code: ErrorCode = ErrorCode.INTERNAL) -> None:
+        message = mask_uris(message)
         super().__init__(message)
         self.message = message
         self.code = code

@@ -19,6 +19,7 @@ from typing import Any
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.job_parameters import to_json_value
 from jupyter_mlops.core.jobs import JobResult, JobRun, PreparedJob, prepare_job
+from jupyter_mlops.core.redaction import mask_uris, redact_parameters
 from jupyter_mlops.core.workspace import confine, relative_to_root, safe_file_name
 
 __all__ = ["Execution", "ExecutionManager"]
@@ -64,7 +65,7 @@ class Execution:
                 self.run.cancel("interrupted")
             result = self.run.wait()
         except Exception as exc:  # a job that cannot even start must still end visibly
-            self.error = str(exc) or type(exc).__name__
+            self.error = mask_uris(str(exc)) or type(exc).__name__
             self.log(f"could not run the job: {self.error}")
             self.ended = _now()
             return
@@ -78,7 +79,7 @@ class Execution:
 
     def log(self, line: str) -> None:
         with self._lock:
-            self._log.append(line)
+            self._log.append(mask_uris(line))
 
     # -- control ----------------------------------------------------------------------------
     @property
@@ -128,7 +129,9 @@ class Execution:
             "cells_total": total,
             "run_id": self.run.run_id,
             "child_run_ids": [c.run_id for c in result.children] if result else [],
-            "parameters": {k: to_json_value(v) for k, v in self.job.values.items()},
+            "parameters": redact_parameters(
+                {k: to_json_value(v) for k, v in self.job.values.items()}
+            ),
             "started": self.started,
             "ended": self.ended,
             "log_tail": log,

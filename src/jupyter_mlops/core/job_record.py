@@ -17,6 +17,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome
 from jupyter_mlops.core.job_context import HIDDEN_STATE_TAG, JOB_ID_TAG, JOB_NAME_TAG
 from jupyter_mlops.core.job_parameters import to_json_value
+from jupyter_mlops.core.redaction import mask_value, redact_parameters, redact_text
 from jupyter_mlops.core.store_errors import store_cause
 
 if TYPE_CHECKING:
@@ -87,8 +88,9 @@ class JobRecord:
             **git_tags(read_git_state(job.notebook.parent, job.notebook)),
             JOB_ID_TAG: job_id,
             JOB_NAME_TAG: job.name,
-            PARAMETERS_TAG: json.dumps(
-                {k: to_json_value(v) for k, v in job.values.items()}, sort_keys=False
+            PARAMETERS_TAG: json.dumps(  # secret-looking values masked, as on the child runs
+                redact_parameters({k: to_json_value(v) for k, v in job.values.items()}),
+                sort_keys=False,
             )[:8000],
             PARAMETER_TYPES_TAG: json.dumps({p.name: p.type for p in job.contract.parameters})[
                 :8000
@@ -101,7 +103,7 @@ class JobRecord:
             tags["mlops.job.model"] = job.contract.model
         try:
             run = target.client.create_run(target.experiment_id, tags=tags, run_name=job.name)
-            params = [Param(k, param_text(v)) for k, v in job.values.items()]
+            params = [Param(k, mask_value(k, param_text(v))) for k, v in job.values.items()]
             for start in range(0, len(params), 100):
                 target.client.log_batch(run.info.run_id, params=params[start : start + 100])
         except Exception as exc:  # store drivers raise their own types
@@ -138,7 +140,7 @@ class JobRecord:
         tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
         if outcome != "succeeded":
             tags["mlops.error.type"] = outcome
-            tags["mlops.error.message"] = message[:8000]
+            tags["mlops.error.message"] = redact_text(message)[:8000]
         if execution.failure is not None:
             tags["mlops.job.failed_cell"] = str(execution.failure.index + 1)
             if execution.failure.cell_id:

@@ -35,6 +35,7 @@ from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
 from jupyter_mlops.core.parameter_reassignment import check_reassignments
+from jupyter_mlops.core.redaction import redact_parameters
 from jupyter_mlops.core.store_check import check_store
 from jupyter_mlops.core.temp_folders import private_folder
 from jupyter_mlops.core.workspace import safe_file_name
@@ -232,7 +233,12 @@ class JobResult:
             f"  job run       : {self.run_id or '(not created)'} in experiment "
             f"{job.settings.experiment!r}, {job.settings.display_uri}",
             "  parameters    : "
-            + (", ".join(f"{k}={format_value(v)}" for k, v in job.values.items()) or "none"),
+            + (
+                ", ".join(
+                    f"{k}={format_value(v)}" for k, v in redact_parameters(job.values).items()
+                )
+                or "none"
+            ),
             f"  output        : {job.output}"
             + (f" (logged as {OUTPUT_ARTIFACT})" if self.run_id else ""),
         ]

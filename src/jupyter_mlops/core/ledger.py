@@ -32,7 +32,13 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.alias_lock import model_lock
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.identity import current_user
-from jupyter_mlops.core.model_refs import get_model, mlflow_error, model_versions, suggest
+from jupyter_mlops.core.model_refs import (
+    check_name,
+    get_model,
+    mlflow_error,
+    model_versions,
+    suggest,
+)
 
 __all__ = [
     "LEDGER_PREFIX",
@@ -122,6 +128,7 @@ def move_alias(
     """
     if not reason.strip():
         raise MlopsError("a reason is required for every alias move", ErrorCode.USAGE)
+    check_name(reason, "reason", limit=None)
     get_model(client, model)  # NOT_FOUND for an unknown model
     version = str(version)
     known = {str(v.version) for v in model_versions(client, model)}

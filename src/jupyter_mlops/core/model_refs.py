@@ -1,9 +1,14 @@
 """Naming registered models: ``MODEL``, ``MODEL@ALIAS`` or ``MODEL/VERSION``, resolved with
-errors that say what exists instead (close matches), and MLflow's refusals as our errors."""
+errors that say what exists instead (close matches), and MLflow's refusals as our errors.
+
+Every model name, alias and alias-move reason that comes in (magic, CLI, REST) passes
+:func:`check_name` first: no control characters, names of at most :data:`MAX_NAME_LENGTH`.
+"""
 
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,7 +20,9 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store_errors import store_cause
 
 __all__ = [
+    "MAX_NAME_LENGTH",
     "ModelRef",
+    "check_name",
     "get_model",
     "mlflow_error",
     "model_versions",
@@ -24,6 +31,41 @@ __all__ = [
     "resolve_version",
     "suggest",
 ]
+
+#: The longest model or alias name accepted (characters).
+MAX_NAME_LENGTH = 256
+# Control, format (zero-width, bidi) and line/paragraph separators: names that print alike.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def check_name(text: str, what: str = "model name", *, limit: int | None = MAX_NAME_LENGTH) -> str:
+    """Return ``text`` when it can name a model, an alias (or, with ``limit=None``, be a
+    reason): no control or invisible format characters, at most ``limit`` characters.
+
+    >>> check_name("credit-risk")
+    'credit-risk'
+    >>> check_name("m1\\x00")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jupyter_mlops.core.errors.MlopsError: model name 'm1\\x00' holds the control or ...
+
+    Raises:
+        MlopsError: USAGE naming the first offending character, or the length and the limit.
+    """
+    shown = repr(text[:40] + ("..." if len(text) > 40 else ""))
+    if limit is not None and len(text) > limit:
+        raise MlopsError(
+            f"{what} {shown} is {len(text)} characters long; the limit is {limit}",
+            ErrorCode.USAGE,
+        )
+    bad = next((c for c in text if unicodedata.category(c) in _INVISIBLE), None)
+    if bad is not None:
+        raise MlopsError(
+            f"{what} {shown} holds the control or invisible character {bad!r} "
+            f"(U+{ord(bad):04X}); use visible characters only",
+            ErrorCode.USAGE,
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -49,24 +91,26 @@ def parse_model_ref(text: str) -> ModelRef:
     ModelRef(name='credit-risk', alias=None, version='3')
 
     Raises:
-        MlopsError: (USAGE) for an empty name, alias or a version that is not a number.
+        MlopsError: (USAGE) for an empty name, alias or a version that is not a number (ASCII
+            digits only), or a name or alias :func:`check_name` refuses.
     """
     ref = text.strip().removeprefix("models:/")
+    shown = repr(text[:60] + ("..." if len(text) > 60 else ""))
     if "@" in ref:
         name, _, alias = ref.rpartition("@")
         if not name.strip() or not alias.strip():
-            raise MlopsError(f"{text!r}: expected MODEL@ALIAS", ErrorCode.USAGE)
-        return ModelRef(name.strip(), alias=alias.strip())
+            raise MlopsError(f"{shown}: expected MODEL@ALIAS", ErrorCode.USAGE)
+        return ModelRef(check_name(name.strip()), alias=check_name(alias.strip(), "alias"))
     name, sep, version = ref.rpartition("/")
     if sep:
-        if not version.isdigit() or not name.strip():
+        if not (version.isascii() and version.isdigit()) or not name.strip():
             raise MlopsError(
-                f"{text!r}: expected MODEL/VERSION with a version number", ErrorCode.USAGE
+                f"{shown}: expected MODEL/VERSION with a version number", ErrorCode.USAGE
             )
-        return ModelRef(name.strip(), version=str(int(version)))
+        return ModelRef(check_name(name.strip()), version=str(int(version)))
     if not ref:
         raise MlopsError("a model name is required", ErrorCode.USAGE)
-    return ModelRef(ref)
+    return ModelRef(check_name(ref))
 
 
 def mlflow_error(exc: MlflowException, doing: str) -> MlopsError:
@@ -98,8 +142,10 @@ def get_model(client: MlflowClient, name: str) -> RegisteredModel:
     """The registered model ``name``.
 
     Raises:
-        MlopsError: NOT_FOUND naming close matches; USAGE for a name MLflow rejects.
+        MlopsError: NOT_FOUND naming close matches; USAGE for a name MLflow or
+            :func:`check_name` rejects.
     """
+    check_name(name)
     try:
         return client.get_registered_model(name)
     except MlflowException as exc:

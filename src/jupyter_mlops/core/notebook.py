@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_mlops.core.redaction import redact_text
+from jupyter_mlops.core.redaction import redact_papermill, redact_text
 
 __all__ = [
     "NOTEBOOK_ENV",
@@ -133,6 +133,7 @@ def redacted_notebook_text(notebook: Path) -> str | None:
     document = _load(notebook)
     if document is None:
         return None
+    redact_papermill(document)  # an executed job: its parameters metadata and injected cell
     for cell in document.get("cells", []):
         cell["source"] = redact_text(_joined(cell.get("source", "")))
         for output in cell.get("outputs", []):

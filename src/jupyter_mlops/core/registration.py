@@ -24,7 +24,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.fingerprint import fingerprint
 from jupyter_mlops.core.ledger import AliasMove, move_alias
 from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
-from jupyter_mlops.core.model_refs import mlflow_error
+from jupyter_mlops.core.model_refs import check_name, mlflow_error
 from jupyter_mlops.core.run_capture import Warn
 from jupyter_mlops.core.run_models import reusable_model
 from jupyter_mlops.core.session import Target
@@ -112,6 +112,11 @@ class RegistrationRequest:
         """
         from mlflow.utils import validation
 
+        check_name(self.name)
+        if self.alias is not None:
+            check_name(self.alias, "alias")
+        if self.reason is not None:
+            check_name(self.reason, "reason", limit=None)
         try:
             validation._validate_model_name(self.name)
             if self.alias is not None:

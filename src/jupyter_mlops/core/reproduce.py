@@ -33,6 +33,7 @@ from jupyter_mlops.core.git_state import file_at_commit
 from jupyter_mlops.core.job_contract import job_contract
 from jupyter_mlops.core.job_parameters import convert_text, format_value
 from jupyter_mlops.core.model_refs import ModelRef, resolve
+from jupyter_mlops.core.redaction import MASK
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -277,6 +278,9 @@ def _parameters(
         if spec.name not in recorded:
             continue
         value = recorded[spec.name]
+        if value == MASK:  # a secret is never recorded: the notebook's own value is used
+            notes.append(f"{spec.name} was recorded masked; the notebook default is used")
+            continue
         try:
             values[spec.name] = convert_text(spec, value) if isinstance(value, str) else value
         except MlopsError:

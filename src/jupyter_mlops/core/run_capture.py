@@ -38,7 +38,7 @@ from jupyter_mlops.core.produced import (
     produced_tag_value,
 )
 from jupyter_mlops.core.provenance import git_tags
-from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret, redact_text
+from jupyter_mlops.core.redaction import mask_uris, mask_value, redact_text
 from jupyter_mlops.core.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.session import Target
 from jupyter_mlops.core.store_timeout import StoreDeadline, StoreUnavailable
@@ -147,7 +147,7 @@ class RunCapture:
         """Buffer params (later values win); secret-looking names or values are masked."""
         for key, value in values.items():
             text = param_text(value)
-            self._params[key] = MASK if is_secret_name(key) or looks_like_secret(text) else text
+            self._params[key] = mask_value(key, text)
 
     def log_metrics(self, values: Mapping[str, Any], *, strict: bool = True) -> None:
         """Buffer numeric metrics; a non-numeric value is skipped with one warning line."""
@@ -235,6 +235,7 @@ class RunCapture:
 
     def warning(self, message: str) -> None:
         """Report one warning line now and keep it in the result."""
+        message = mask_uris(message)  # MLflow's errors name the server, password included
         self._warnings.append(message)
         self.warn(message)
 

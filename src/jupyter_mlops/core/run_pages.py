@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.datasets import data_fingerprints, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.notebook_store import NotebookStore
-from jupyter_mlops.core.redaction import redact_mapping
+from jupyter_mlops.core.redaction import redact_mapping, redact_text
 from jupyter_mlops.core.run_list import notebook_tag_filter
 
 __all__ = ["MAX_PAGE", "run_detail", "run_page", "run_summary"]
@@ -65,7 +65,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "start_time": _iso(info.start_time),
         "end_time": _iso(info.end_time),
         "duration_s": duration,
-        "params": dict(run.data.params),
+        "params": redact_mapping(run.data.params),
         "metrics": dict(run.data.metrics),
         "key_params": _keys(tags, "params"),
         "key_metrics": _keys(tags, "metrics"),
@@ -160,7 +160,8 @@ def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") ->
     return {
         **run_summary(run),
         "experiment_id": run.info.experiment_id,
-        "tags": redact_mapping(tags),
+        # values masked by name or shape, then inside JSON (mlops.job.parameters)
+        "tags": {k: redact_text(v) for k, v in redact_mapping(tags).items()},
         "datasets": datasets,
         "artifacts": artifacts,
         "lineage": {key: tags[key] for key in _LINEAGE_TAGS if key in tags},

@@ -19,10 +19,21 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["cached_client", "confine", "relative_to_root", "safe_file_name"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "MAX_PATH_LENGTH",
+    "cached_client",
+    "confine",
+    "relative_to_root",
+    "safe_file_name",
+]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The longest path a client may name (characters), and the longest single name in it
+#: (bytes, the usual file-system limit).
+MAX_PATH_LENGTH = 4096
+MAX_NAME_BYTES = 255
 _clients: dict[str, MlflowClient] = {}
 _clients_lock = threading.Lock()
 
@@ -39,15 +50,24 @@ def confine(
         suffix: require this file extension (e.g. ``.ipynb``).
 
     Raises:
-        MlopsError: USAGE for an empty, absolute or ``..`` path, a NUL byte or a wrong
-            suffix; NOT_FOUND when the file is missing or a symlink leads outside ``root``.
-            Nothing outside ``root`` is read to decide.
+        MlopsError: USAGE for an empty, absolute or ``..`` path, a NUL byte, a wrong suffix
+            or a path longer than :data:`MAX_PATH_LENGTH` (a name longer than
+            :data:`MAX_NAME_BYTES`); NOT_FOUND when the file is missing or a symlink leads
+            outside ``root``. Nothing outside ``root`` is read to decide.
     """
     text = relative.strip()
     shown = relative if len(relative) <= 200 else relative[:200] + "..."
     if not text or "\x00" in text:
         raise MlopsError("a path is required", ErrorCode.USAGE)
     parts = re.split(r"[\\/]+", text)
+    if len(text) > MAX_PATH_LENGTH or any(
+        len(p.encode(errors="replace")) > MAX_NAME_BYTES for p in parts
+    ):
+        raise MlopsError(
+            f"path {shown!r} is too long ({len(text)} characters; at most {MAX_PATH_LENGTH}, "
+            f"{MAX_NAME_BYTES} bytes per name)",
+            ErrorCode.USAGE,
+        )
     if text.startswith(("/", "\\", "~")) or _DRIVE.match(text) or ".." in parts:
         raise MlopsError(
             f"path {shown!r} must stay inside the server's root folder", ErrorCode.USAGE
@@ -56,11 +76,15 @@ def confine(
         raise MlopsError(f"path {shown!r} is not a {suffix} file", ErrorCode.USAGE)
     root = root.resolve()
     candidate = root.joinpath(*[p for p in parts if p not in ("", ".")])
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(root):  # a symlink pointing out of the root
-        raise MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
-    if must_exist and not resolved.is_file():
-        raise MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
+    missing = MlopsError(f"no file {shown!r} in the server's root folder", ErrorCode.NOT_FOUND)
+    try:
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(root):  # a symlink pointing out of the root
+            raise missing
+        if must_exist and not resolved.is_file():
+            raise missing
+    except OSError:  # a name the file system refuses (too long, a symlink loop, ...)
+        raise missing from None
     return resolved
 
 

@@ -20,6 +20,8 @@ __all__ = ["AUTH_RESOURCE", "MlopsHandler"]
 
 #: The resource name given to ``@authorized`` (jupyter_server's authorizer sees it).
 AUTH_RESOURCE = "jupyter_mlops"
+#: How deeply lists and objects may nest in a request body (job parameters need a few).
+MAX_BODY_DEPTH = 32
 
 
 class MlopsHandler(APIHandler):
@@ -48,12 +50,20 @@ class MlopsHandler(APIHandler):
         """The request body as a JSON object.
 
         Raises:
-            MlopsError: USAGE when it is not a JSON object.
+            MlopsError: USAGE when it is not a JSON object or nests deeper than
+                :data:`MAX_BODY_DEPTH`.
         """
         try:
             data = json.loads(self.request.body or b"{}")
+        except RecursionError:
+            data = None  # nested far too deep to even parse
         except ValueError as exc:
             raise MlopsError(f"the request body is not JSON: {exc}", ErrorCode.USAGE) from None
+        if data is None or _too_deep(data):
+            raise MlopsError(
+                f"the request body nests lists or objects more than {MAX_BODY_DEPTH} deep",
+                ErrorCode.USAGE,
+            )
         if not isinstance(data, dict):
             raise MlopsError("the request body must be a JSON object", ErrorCode.USAGE)
         return data
@@ -106,6 +116,20 @@ class MlopsHandler(APIHandler):
             self.log.info("jupyter-mlops: %s %s", value.code.slug, value.message)
             return
         super().log_exception(typ, value, tb)
+
+
+def _too_deep(data: Any) -> bool:
+    """True when lists/objects in ``data`` nest more than :data:`MAX_BODY_DEPTH` levels
+    (walked without recursion)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_BODY_DEPTH:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return False
 
 
 def _slug(status: int) -> str:
