@@ -178,7 +178,7 @@ def test_mlflow_refusals_turned_into_our_errors_hide_the_tracking_password(quick
     with pytest.raises(MlopsError) as caught:
         get_model(client, "m1")  # MLflow's message: "API request to http://ana:S3cret@..."
     assert "S3cret" not in str(caught.value)
-    assert "ana:***@127.0.0.1" in str(caught.value)
+    assert "Connection refused" in str(caught.value)  # the cause, in one line
 
 
 # -- a job's parameters (issue 12) ------------------------------------------------------------

@@ -89,7 +89,9 @@ def start_capture(
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run_name = name or _default_name(target, code)
-    deadline = StoreDeadline(target.settings.display_uri, target.settings.store_timeout)
+    deadline = StoreDeadline(
+        target.settings.display_uri, target.settings.store_timeout, target.settings.tracking_uri
+    )
     try:
         run = deadline.call(
             partial(

@@ -119,7 +119,7 @@ class RunCapture:
 
     def _deadline(self) -> StoreDeadline:
         settings = self.target.settings
-        return StoreDeadline(settings.display_uri, settings.store_timeout)
+        return StoreDeadline(settings.display_uri, settings.store_timeout, settings.tracking_uri)
 
     def _end(self, status: str, deadline: StoreDeadline) -> list[str]:
         """End runs the cell left open above ours, then ours, each once, with ``status``;

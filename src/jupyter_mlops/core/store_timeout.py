@@ -58,8 +58,9 @@ class StoreDeadline:
     e.g. ending the run after a refused write, is still tried). ``failure`` is the first one.
     """
 
-    def __init__(self, store: str, seconds: float) -> None:
+    def __init__(self, store: str, seconds: float, tracking_uri: str | None = None) -> None:
         self.store = store
+        self._tracking_uri = tracking_uri  # lets a cause say that a SQLite file is gone
         self.seconds = seconds
         self._until = time.monotonic() + seconds
         self.failure: StoreUnavailable | None = None
@@ -94,7 +95,7 @@ class StoreDeadline:
             except KeyboardInterrupt:  # the user gave up waiting: stop waiting, keep going
                 raise self._fail("interrupted while waiting", timed_out=True) from None
             except Exception as exc:
-                raise self._fail(store_cause(exc), timed_out=False) from exc
+                raise self._fail(store_cause(exc, self._tracking_uri), timed_out=False) from exc
 
     def _fail(self, cause: str, *, timed_out: bool) -> StoreUnavailable:
         failure = StoreUnavailable(self.store, cause, timed_out=timed_out, seconds=self.seconds)
