@@ -275,7 +275,6 @@ _CSV_COLUMNS = (
     "key_metrics",
     "validation",
     "missing",
-    "failed_jobs",
 )
 
 
@@ -295,7 +294,6 @@ def _flat(row: InventoryRow) -> list[str]:
         _pairs(row.key_metrics, ";"),
         row.validation,
         ";".join(row.missing),
-        ";".join(row.failed_jobs),
     ]
 
 
