@@ -180,8 +180,7 @@ class JobRecord:
         if not held:
             return []
         return [
-            f"alias moves NOT applied (the job {outcome.replace('_', ' ')}, "
-            f"aliases move only when it succeeds): {', '.join(held)}"
+            f"alias moves NOT applied, as the job did not succeed ({outcome}): {', '.join(held)}"
         ]
 
     def _adopt_children(self, client: MlflowClient, job: PreparedJob) -> tuple[ChildRun, ...]:
