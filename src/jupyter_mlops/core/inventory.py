@@ -17,6 +17,7 @@ from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.datasets import data_fingerprints
 from jupyter_mlops.core.job_context import JOB_OUTCOME_TAG, JOB_RUN_TAG
@@ -189,9 +190,12 @@ def _latest(model: RegisteredModel) -> ModelVersion | None:
 def _failed_jobs(client: MlflowClient) -> dict[str, list[str]]:
     """Per model, its versions whose job (``mlops.job.outcome``) did not succeed."""
     found: dict[str, list[str]] = {}
-    versions = client.search_model_versions(
-        f"tags.`{JOB_OUTCOME_TAG}` != 'succeeded'", max_results=_PAGE
-    )
+    try:
+        versions = client.search_model_versions(
+            f"tags.`{JOB_OUTCOME_TAG}` != 'succeeded'", max_results=_PAGE
+        )
+    except MlflowException:  # a registry that cannot filter on tags: nothing to flag
+        return found
     for version in sorted(versions, key=lambda v: int(v.version)):
         tags = version.tags or {}
         outcome = tags.get(JOB_OUTCOME_TAG, "").replace("_", " ")

@@ -213,7 +213,10 @@ def register_model(
     held = None
     if job is not None and request.alias is not None:
         reason = request.reason or f"registered version {number}"
-        hold_alias(client, name, number, request.alias, reason, job)
+        try:
+            hold_alias(client, name, number, request.alias, reason, job)
+        except MlflowException as exc:
+            raise mlflow_error(exc, f"cannot hold alias {request.alias!r}") from None
         move, held = None, request.alias
     else:
         move = move_requested_alias(client, request, number)
