@@ -283,3 +283,22 @@ def test_a_job_that_fails_after_registering_moves_no_alias_and_says_so(jobs):
     assert f"flagged: {MODEL} version 2 was registered by a job that did not succeed" in (
         inventory.stdout
     )
+
+
+def test_a_plain_start_run_in_a_recorded_cell_fails_with_a_hint_and_leaves_nothing_open(
+    shell, client, capsys
+):
+    result = shell.run_cell(
+        "%%mlops run --name plain-start --no-autolog\n"
+        "import mlflow\n"
+        "with mlflow.start_run():\n"
+        "    mlflow.log_param('alpha', 0.1)",
+        store_history=True,
+    )
+
+    assert not result.success  # MLflow refuses a second top-level run: the cell fails
+    (hint,) = [w for w in capsys.readouterr().err.splitlines() if "already MLflow's" in w]
+    assert "open a run of your own as its child with mlflow.start_run(nested=True)" in hint
+    (run,) = runs_of(client)
+    assert run.info.status == "FAILED"
+    assert mlflow.active_run() is None
