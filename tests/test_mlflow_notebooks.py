@@ -204,7 +204,10 @@ def jobs(
         "failed": _launch(
             root / "failed",
             _migrated_store,
-            ['raise RuntimeError("evaluation on the clinic data failed")'],
+            [
+                f"%mlops lineage {MODEL}@champion",  # the job's notebook sees the alias it holds
+                'raise RuntimeError("evaluation on the clinic data failed")',
+            ],
             set(),
         ),
     }
@@ -278,6 +281,15 @@ def test_a_job_that_fails_after_registering_moves_no_alias_and_says_so(jobs):
     (node,) = [n for n in graph["nodes"] if n["kind"] == "job"]
     assert node["attributes"]["run_id"] == parent.info.run_id
     assert node["attributes"]["outcome"] == "cell_failed"
+
+    executed = nbformat.read(str(next((job.project / "build").rglob("*.ipynb"))), as_version=4)
+    shown = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
+    shown += [
+        o.get("data", {}).get("text/plain", "")
+        for c in executed.cells
+        for o in c.get("outputs", [])
+    ]
+    assert any(f"Lineage of {MODEL} version 2" in text for text in shown)
 
     inventory = job.cli("inventory")
     assert f"flagged: {MODEL} version 2 was registered by a job that did not succeed" in (

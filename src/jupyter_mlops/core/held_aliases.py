@@ -22,6 +22,7 @@ __all__ = [
     "HELD_ALIASES_TAG",
     "HELD_ALIAS_TAG",
     "HeldMove",
+    "held_version",
     "hold_alias",
     "settle_job_versions",
 ]
@@ -55,6 +56,14 @@ def hold_alias(
     tags = {**job.version_tags(), HELD_ALIAS_TAG: alias, HELD_REASON_TAG: reason}
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
+
+
+def held_version(client: MlflowClient, name: str, alias: str, job_id: str) -> str | None:
+    """The newest version of ``name`` that job ``job_id`` registered holding ``alias``: what
+    ``name@alias`` means to the job's own notebook until the job ends (None if none)."""
+    versions = client.search_model_versions(f"name = '{name}' and tags.`{JOB_ID_TAG}` = '{job_id}'")
+    held = [int(v.version) for v in versions if (v.tags or {}).get(HELD_ALIAS_TAG) == alias]
+    return str(max(held)) if held else None
 
 
 def settle_job_versions(

@@ -27,6 +27,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.datasets import data_fingerprints
+from jupyter_mlops.core.held_aliases import held_version
+from jupyter_mlops.core.job_context import current_job
 from jupyter_mlops.core.job_lineage import job_attributes
 from jupyter_mlops.core.model_refs import ModelRef, model_versions, resolve
 
@@ -120,6 +122,11 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
     Raises:
         MlopsError: NOT_FOUND for an unknown model, alias or version (with close matches).
     """
+    context = current_job()
+    if ref.alias is not None and context is not None and "'" not in ref.name:
+        # inside a job, an alias the notebook moved is held: it names the held version here
+        held = held_version(client, ref.name, ref.alias, context.job_id)
+        ref = ModelRef(ref.name, version=held) if held else ref
     model, version = resolve(client, ref)
     aliases = _aliases_by_version(dict(model.aliases or {}))
     tags = dict(version.tags or {})
