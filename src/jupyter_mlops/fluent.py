@@ -189,10 +189,11 @@ def register(
 ) -> Registration:
     """Register a fitted scikit-learn model as a new version of ``name``, with its lineage.
 
-    The model is logged into the run that produced it: ``run_id``; else a plain MLflow run
-    active now (not one jupyter-mlops is still recording: register after its block); else
-    the latest run of this notebook or script that assigned or fitted the variable holding
-    ``model``; else a new run. ``data`` (a DataFrame) is the
+    The model is logged into the run that produced it: ``run_id``; else the latest run of
+    this notebook or script that assigned or fitted the variable holding ``model`` (the same
+    object, when recorded in this process); else a new run, with a warning. Whatever MLflow
+    run is active is never taken as the source (and one jupyter-mlops is still recording is
+    refused: register after its block). ``data`` (a DataFrame) is the
     training data for the signature, input example and reference profile; by default the
     run's recorded training inputs are used. ``alias`` moves that alias (ledger entry written).
 
@@ -215,9 +216,10 @@ def register(
         variable=variable,
         code=_caller_code(frame),
         namespace=namespace,
-        run_id=run_id or active_run_id(),
+        run_id=run_id,
         data=training,
         warn=warn,
+        active_run_id=active_run_id(),  # refused if still being recorded, never the source
     )
 
 

@@ -248,9 +248,9 @@ class MlopsMagics(Magics):
                 execution_count=running_count(shell, self.tracker.raw_cell),
             ),
             namespace=namespace,
-            run_id=fluent.active_run_id(),
             data=data,
             warn=fluent.warn,
+            active_run_id=fluent.active_run_id(),  # refused while recorded; never the source
         )
         print(registration.summary())
 

@@ -153,6 +153,12 @@ def recording(
             yield capture
     except BaseException as exc:
         error = exc
+        if f"Run with UUID {capture.run_id} is already active" in str(exc):
+            capture.warning(
+                "this cell's run is already MLflow's active run: plain mlflow.log_* calls land "
+                "on it; open a run of your own as its child with "
+                "mlflow.start_run(nested=True)"
+            )
         raise
     finally:
         try:

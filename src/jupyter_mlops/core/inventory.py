@@ -17,8 +17,10 @@ from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.datasets import data_fingerprints
+from jupyter_mlops.core.job_context import JOB_OUTCOME_TAG, JOB_RUN_TAG
 from jupyter_mlops.core.lineage import utc_iso, validation_status
 
 __all__ = ["INVENTORY_SCHEMA", "REQUIRED_FIELDS", "Inventory", "InventoryRow", "build_inventory"]
@@ -48,6 +50,8 @@ class InventoryRow:
     key_metrics: dict[str, float]
     validation: str
     missing: tuple[str, ...]
+    #: Versions registered by a ``jupyter-mlops run`` job that did not succeed (flagged).
+    failed_jobs: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -115,7 +119,10 @@ class Inventory:
             f"{len(self.rows)} registered model(s) in {self.store}; "
             f"{len(self.incomplete)} missing required fields ({', '.join(REQUIRED_FIELDS)})"
         )
-        return "\n".join([summary, "", *lines]) if self.rows else summary
+        flagged = [
+            f"flagged: {row.name} {failure}" for row in self.rows for failure in row.failed_jobs
+        ]
+        return "\n".join([summary, "", *lines, *flagged]) if self.rows else summary
 
     def to_html(self) -> str:
         """A self-contained page (inline CSS, no scripts or external files) for reviewers."""
@@ -160,9 +167,10 @@ def build_inventory(client: MlflowClient, store: str) -> Inventory:
     """Read every registered model (prompts excluded) into inventory rows, sorted by name."""
     rows: list[InventoryRow] = []
     token: str | None = None
+    failed = _failed_jobs(client)
     while True:
         page = client.search_registered_models(max_results=_PAGE, page_token=token)
-        rows.extend(_row(model) for model in page if not _is_prompt(model))
+        rows.extend(_row(model, failed) for model in page if not _is_prompt(model))
         token = page.token
         if not token:
             break
@@ -179,7 +187,27 @@ def _latest(model: RegisteredModel) -> ModelVersion | None:
     return max(versions, key=lambda v: int(v.version)) if versions else None
 
 
-def _row(model: RegisteredModel) -> InventoryRow:
+def _failed_jobs(client: MlflowClient) -> dict[str, list[str]]:
+    """Per model, its versions whose job (``mlops.job.outcome``) did not succeed."""
+    found: dict[str, list[str]] = {}
+    try:
+        versions = client.search_model_versions(
+            f"tags.`{JOB_OUTCOME_TAG}` != 'succeeded'", max_results=_PAGE
+        )
+    except MlflowException:  # a registry that cannot filter on tags: nothing to flag
+        return found
+    for version in sorted(versions, key=lambda v: int(v.version)):
+        tags = version.tags or {}
+        outcome = tags.get(JOB_OUTCOME_TAG, "").replace("_", " ")
+        job = (tags.get(JOB_RUN_TAG) or "?")[:12]
+        found.setdefault(version.name, []).append(
+            f"version {version.version} was registered by a job that did not succeed "
+            f"({outcome}, job run {job})"
+        )
+    return found
+
+
+def _row(model: RegisteredModel, failed: dict[str, list[str]]) -> InventoryRow:
     tags = dict(model.tags or {})
     latest = _latest(model)
     vtags = dict(latest.tags or {}) if latest is not None else {}
@@ -208,6 +236,7 @@ def _row(model: RegisteredModel) -> InventoryRow:
         key_metrics=_key_metrics(vtags),
         validation=validation_status(latest) if latest is not None else "unvalidated",
         missing=tuple(missing),
+        failed_jobs=tuple(failed.get(model.name, ())),
     )
 
 
@@ -303,7 +332,7 @@ def _html_row(row: InventoryRow) -> str:
         )
         if part
     )
-    missing = ", ".join(row.missing)
+    missing = ", ".join([*row.missing, *(f"job failed: {f}" for f in row.failed_jobs)])
     return (
         f'<tr class="{"incomplete" if row.missing else "complete"}">'
         + cell(f"<b>{e(row.name)}</b>")

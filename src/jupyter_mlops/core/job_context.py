@@ -7,16 +7,29 @@ while the kernel starts, so the kernel never waits for it). Every run captured i
 is tagged with the job id; it becomes a child of the parent run (``mlflow.parentRunId``) at
 once when the file is there, else when the job ends (the runner links every run carrying the
 job id). Plain papermill sets none of this, and its runs are ordinary runs.
+
+Runs the notebook's own MLflow code starts (``mlflow.start_run()``, or the run MLflow starts
+by itself for a bare ``mlflow.log_param``) are created by MLflow, not by us: the runner puts
+the job's tags into ``MLFLOW_RUN_CONTEXT`` (MLflow adds those tags to every run its fluent API
+creates), so they carry the job id too and are linked to the job's run when it ends.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["JOB_ID_ENV", "JOB_NAME_ENV", "JOB_PARENT_ENV", "JobContext", "current_job"]
+__all__ = [
+    "JOB_ID_ENV",
+    "JOB_NAME_ENV",
+    "JOB_PARENT_ENV",
+    "JobContext",
+    "current_job",
+    "user_run_context",
+]
 
 JOB_ID_ENV = "JUPYTER_MLOPS_JOB_ID"
 JOB_NAME_ENV = "JUPYTER_MLOPS_JOB_NAME"
@@ -26,6 +39,10 @@ JOB_PARENT_ENV = "JUPYTER_MLOPS_JOB_PARENT"
 JOB_ID_TAG = "mlops.job.id"
 JOB_NAME_TAG = "mlops.job.name"
 HIDDEN_STATE_TAG = "mlops.hidden_state"
+#: On a model version registered inside a job: the job's run and, once it ended, its outcome.
+JOB_RUN_TAG = "mlops.job.run_id"
+JOB_OUTCOME_TAG = "mlops.job.outcome"
+_RUN_CONTEXT_ENV = "MLFLOW_RUN_CONTEXT"  # MLflow's SystemEnvironmentContext reads it
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,30 @@ class JobContext:
         """Tags of a run captured inside the job. A job's kernel runs every cell once, top to
         bottom, so its runs carry no hidden state by construction."""
         return {JOB_ID_TAG: self.job_id, JOB_NAME_TAG: self.name, HIDDEN_STATE_TAG: "false"}
+
+    def version_tags(self) -> dict[str, str]:
+        """Tags of a model version registered inside the job (its outcome is added when the
+        job ends)."""
+        tags = {JOB_ID_TAG: self.job_id, JOB_NAME_TAG: self.name}
+        parent = self.parent_run_id()
+        if parent:
+            tags[JOB_RUN_TAG] = parent
+        return tags
+
+
+def user_run_context(job_id: str, name: str, env: Mapping[str, str] | None = None) -> str:
+    """The ``MLFLOW_RUN_CONTEXT`` value for a job's kernel: the tags any run set there
+    already, plus the job's id and name, so that runs MLflow itself creates in the kernel are
+    found and linked as the job's children."""
+    environment = os.environ if env is None else env
+    try:
+        tags = json.loads(environment.get(_RUN_CONTEXT_ENV) or "{}")
+    except ValueError:
+        tags = {}
+    if not isinstance(tags, dict):
+        tags = {}
+    tags.update({JOB_ID_TAG: job_id, JOB_NAME_TAG: name})
+    return json.dumps(tags)
 
 
 def current_job(env: Mapping[str, str] | None = None) -> JobContext | None:

@@ -2,9 +2,11 @@
 
 :meth:`JobRecord.create` opens the job's run (tags ``mlops.job.*``, ``mlflow.source.*``,
 params = the typed parameters); :meth:`JobRecord.finish` logs the executed notebook, adopts
-the runs the kernel made (``mlops.job.id``) as children, ends any the kernel left RUNNING as
-KILLED, and ends the job's run. Used by :mod:`jupyter_mlops.core.jobs`; imports MLflow only
-when called, so that checking a job stays fast.
+the runs the kernel made (``mlops.job.id``, also on runs the notebook's own MLflow code
+started) as children, ends any the kernel left RUNNING as KILLED, settles the versions the job
+registered (:mod:`~jupyter_mlops.core.held_aliases`) and ends the job's run. Used by
+:mod:`jupyter_mlops.core.jobs`; imports MLflow only when called, so that checking a job stays
+fast.
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ class JobRecord:
             children = self._adopt_children(client, job)
         except Exception as exc:
             warnings.append(f"could not link or end the job's child runs: {exc}")
+        warnings.extend(self._settle_versions(client, outcome))
         tags = {OUTCOME_TAG: outcome, "mlops.job.output": str(execution.output)}
         tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
         if outcome != "succeeded":
@@ -176,6 +179,22 @@ class JobRecord:
             files[OUTPUT_ARTIFACT] = output
         write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)
 
+    def _settle_versions(self, client: MlflowClient, outcome: str) -> list[str]:
+        """Tag the versions the job registered with its outcome; apply the alias moves the
+        notebook asked for only if it succeeded. Returns the lines to report."""
+        from jupyter_mlops.core.held_aliases import settle_job_versions
+
+        try:
+            moves = settle_job_versions(client, self.job_id, self.run_id, outcome)
+        except Exception as exc:
+            return [f"could not settle the versions registered by the job: {exc}"]
+        held = [m.describe() for m in moves if not m.applied]
+        if not held:
+            return []
+        return [
+            f"alias moves NOT applied, as the job did not succeed ({outcome}): {', '.join(held)}"
+        ]
+
     def _adopt_children(self, client: MlflowClient, job: PreparedJob) -> tuple[ChildRun, ...]:
         from jupyter_mlops.core.active_run import terminate
 
@@ -186,11 +205,15 @@ class JobRecord:
             order_by=["attributes.start_time ASC"],
         )
         children = []
+        ours = {run.info.run_id for run in found}
         for run in found:
             run_id = run.info.run_id
             if run_id == self.run_id:
                 continue
-            if run.data.tags.get("mlflow.parentRunId") != self.run_id:
+            # A run nested under another run of the job (the notebook's own mlflow.start_run
+            # in a recorded cell) stays where it is; every other run hangs off the job's run.
+            parent = run.data.tags.get("mlflow.parentRunId")
+            if parent != self.run_id and (parent is None or parent not in ours):
                 client.set_tag(run_id, "mlflow.parentRunId", self.run_id)
             status = run.info.status
             if status in ("RUNNING", "SCHEDULED"):  # its kernel was stopped mid-cell

@@ -30,7 +30,12 @@ from typing import TYPE_CHECKING, Any
 from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
-from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
+from jupyter_mlops.core.job_context import (
+    JOB_ID_ENV,
+    JOB_NAME_ENV,
+    JOB_PARENT_ENV,
+    user_run_context,
+)
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
@@ -302,6 +307,8 @@ class JobRun:
             JOB_ID_ENV: self.job_id,
             JOB_NAME_ENV: self.job.name,
             JOB_PARENT_ENV: str(self._handoff),
+            # runs the notebook's own MLflow code starts carry the job id (linked at the end)
+            "MLFLOW_RUN_CONTEXT": user_run_context(self.job_id, self.job.name),
         }
         return env
 

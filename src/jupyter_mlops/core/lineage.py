@@ -3,11 +3,14 @@
 Schema ``jupyter-mlops/lineage/1`` (documented in ``docs/lineage.md``)::
 
     {"schema": "jupyter-mlops/lineage/1", "root": "model_version:credit-risk/3",
-     "nodes": [{"kind": "dataset" | "run" | "model_version", "id": "...", "attributes": {...}}],
-     "edges": [{"kind": "input" | "produced" | "same_notebook", "source": id, "target": id}]}
+     "nodes": [{"kind": "dataset" | "job" | "run" | "model_version", "id": "...",
+                "attributes": {...}}],
+     "edges": [{"kind": "input" | "ran" | "produced" | "same_notebook", "source": id,
+                "target": id}]}
 
-``input`` goes from a training dataset to the run that used it, ``produced`` from the run to
-the version, ``same_notebook`` from the version to every other version of the same model
+``input`` goes from a training dataset to the run that used it, ``ran`` from the job
+(``jupyter-mlops run``) whose notebook made the version to its run, ``produced`` from the run
+to the version, ``same_notebook`` from the version to every other version of the same model
 registered from the same notebook (or script).
 """
 
@@ -24,6 +27,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.datasets import data_fingerprints
+from jupyter_mlops.core.held_aliases import held_version
+from jupyter_mlops.core.job_context import current_job
+from jupyter_mlops.core.job_lineage import job_attributes
 from jupyter_mlops.core.model_refs import ModelRef, model_versions, resolve
 
 __all__ = [
@@ -43,7 +49,7 @@ LINEAGE_SCHEMA = "jupyter-mlops/lineage/1"
 class Node:
     """One thing in the graph; ``id`` is ``<kind>:<identifier>``."""
 
-    kind: str  # dataset | run | model_version
+    kind: str  # dataset | job | run | model_version
     id: str
     attributes: dict[str, Any] = field(default_factory=dict)
 
@@ -52,7 +58,7 @@ class Node:
 class Edge:
     """A directed relation between two nodes."""
 
-    kind: str  # input | produced | same_notebook
+    kind: str  # input | ran | produced | same_notebook
     source: str
     target: str
 
@@ -116,6 +122,11 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
     Raises:
         MlopsError: NOT_FOUND for an unknown model, alias or version (with close matches).
     """
+    context = current_job()
+    if ref.alias is not None and context is not None and "'" not in ref.name:
+        # inside a job, an alias the notebook moved is held: it names the held version here
+        held = held_version(client, ref.name, ref.alias, context.job_id)
+        ref = ModelRef(ref.name, version=held) if held else ref
     model, version = resolve(client, ref)
     aliases = _aliases_by_version(dict(model.aliases or {}))
     tags = dict(version.tags or {})
@@ -130,6 +141,11 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
         nodes.append(dataset)
         if run_node is not None:
             edges.append(Edge("input", dataset.id, run_node.id))
+    job = job_attributes(client, tags, run)
+    if job is not None:
+        job_node = Node("job", f"job:{job['run_id']}", job)
+        nodes.append(job_node)
+        edges.append(Edge("ran", job_node.id, run_node.id if run_node else root.id))
     if run_node is not None:
         nodes.append(run_node)
         edges.append(Edge("produced", run_node.id, root.id))

@@ -40,6 +40,17 @@ def node_lines(node: Node) -> tuple[str, list[str]]:
     if node.kind == "dataset":
         rows = f"{a['rows']:,} rows" if isinstance(a.get("rows"), int) else "rows unknown"
         return a["name"], [f"fingerprint {_short(a['fingerprint'])}", f"{rows}, {a['context']}"]
+    if node.kind == "job":
+        name = f" {a['name']!r}" if a.get("name") else ""
+        outcome = str(a.get("outcome") or "running").replace("_", " ")
+        lines = [
+            f"outcome: {outcome}" + (f" (cell {a['failed_cell']})" if a.get("failed_cell") else "")
+        ]
+        if a.get("held_alias"):
+            applied = [m for m in a.get("held_aliases") or [] if m.get("applied")]
+            state = "moved" if applied else "held, not moved" if a.get("outcome") else "held"
+            lines.append(f"alias {a['held_alias']!r}: {state}")
+        return f"job{name} run {a['run_id'][:12]}", lines
     if node.kind == "run":
         name = a.get("name") or ""
         title = f"run {a['run_id'][:12]}" + (f" ({name})" if name else "")
@@ -71,6 +82,9 @@ def render_text(graph: LineageGraph) -> str:
     root = graph.node(graph.root)
     out = [f"Lineage of {root.attributes['name']} version {root.attributes['version']}", ""]
     datasets, runs = graph.of_kind("dataset"), graph.of_kind("run")
+    for node in graph.of_kind("job"):
+        title, lines = node_lines(node)
+        out += [f"made by {title}: {'; '.join(lines)}", ""]
     siblings = [n for n in graph.of_kind("model_version") if n.id != graph.root]
     if datasets:
         out.append("training data")
@@ -100,6 +114,7 @@ _BOX_W, _LINE_H, _PAD, _GAP_X, _GAP_Y = 250, 16, 8, 60, 14
 _COLORS = {
     "dataset": "var(--jp-info-color3, #e1f5fe)",
     "run": "var(--jp-layout-color2, #eeeeee)",
+    "job": "var(--jp-warn-color3, #fff8e1)",
     "model_version": "var(--jp-success-color3, #e8f5e9)",
 }
 
@@ -111,8 +126,9 @@ def _box_height(lines: int) -> int:
 def render_html(graph: LineageGraph) -> str:
     """An inline SVG: one column per step, arrows along the edges; hover shows full ids."""
     root = graph.node(graph.root)
-    captions = ("training data", "run", "this version", "same notebook")
+    captions = ("job", "training data", "run", "this version", "same notebook")
     candidates = [
+        graph.of_kind("job"),
         graph.of_kind("dataset"),
         graph.of_kind("run"),
         [root],

@@ -4,7 +4,9 @@
 (:mod:`~jupyter_mlops.core.source_run`) or records a new one; :func:`register_model` logs the
 model into that run (scikit-learn flavour, signature, input example), stores the training
 reference profiles, creates the version with its lineage tags, sets the inventory fields on
-the registered model and, with an alias, moves the alias through the ledger.
+the registered model and, with an alias, moves the alias through the ledger. Inside a job
+(``jupyter-mlops run``) the version is tagged with the job and the alias move is held until
+the job has succeeded (:mod:`~jupyter_mlops.core.held_aliases`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from jupyter_mlops.core.capture import CellCode, recording
 from jupyter_mlops.core.datasets import data_fingerprints, fingerprint_tag, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.fingerprint import fingerprint
+from jupyter_mlops.core.held_aliases import hold_alias
+from jupyter_mlops.core.job_context import current_job
 from jupyter_mlops.core.ledger import AliasMove, move_alias
 from jupyter_mlops.core.model_logging import check_model, feature_frame, log_sklearn_model
 from jupyter_mlops.core.model_refs import check_name, mlflow_error
@@ -69,6 +73,7 @@ class Registration:
     data: tuple[str, ...] = ()  # names of the training inputs fingerprinted on the version
     profiles: tuple[str, ...] = ()  # run artifact paths of the reference profiles
     warnings: tuple[str, ...] = field(default=())
+    held_alias: str | None = None  # inside a job: moves when the job succeeds
 
     @property
     def model_uri(self) -> str:
@@ -86,6 +91,10 @@ class Registration:
         if self.alias is not None:
             was = f"version {self.alias.from_version}" if self.alias.from_version else "nothing"
             line += f"; alias {self.alias.alias!r}: {was} -> version {self.version}"
+        if self.held_alias is not None:
+            line += (
+                f"; alias {self.held_alias!r} held: it moves to this version when the job succeeds"
+            )
         return line + f". Load it with mlflow.pyfunc.load_model({self.model_uri!r})."
 
     def __repr__(self) -> str:
@@ -192,6 +201,9 @@ def register_model(
         )
         profiles = store_profiles(client, run, training)
         version_tags = version_tags_of(run, training, profiles)
+        job = current_job()
+        if job is not None:
+            version_tags.update(job.version_tags())
         ensure_model(client, name, request.inventory_tags())
         version = client.create_model_version(
             name,
@@ -203,7 +215,16 @@ def register_model(
     except MlflowException as exc:
         raise mlflow_error(exc, f"cannot register {name!r}") from None
     number = str(version.version)
-    move = move_requested_alias(client, request, number)
+    held = None
+    if job is not None and request.alias is not None:
+        reason = request.reason or f"registered version {number}"
+        try:
+            hold_alias(client, name, number, request.alias, reason, job)
+        except MlflowException as exc:
+            raise mlflow_error(exc, f"cannot hold alias {request.alias!r}") from None
+        move, held = None, request.alias
+    else:
+        move = move_requested_alias(client, request, number)
     tags = run.data.tags
     return Registration(
         name=name,
@@ -216,6 +237,7 @@ def register_model(
         data=tuple(t.name for t in training),
         profiles=tuple(profiles),
         warnings=tuple(notes),
+        held_alias=held,
     )
 
 
@@ -302,11 +324,17 @@ def register_from(
     run_id: str | None = None,
     data: TrainingData | None = None,
     warn: Warn | None = None,
+    active_run_id: str | None = None,
 ) -> Registration:
     """Register ``model`` from the run that produced it: ``run_id`` when given (a run still
-    being recorded by jupyter-mlops is refused), else the latest
-    run of the notebook whose cell assigned or fitted ``variable``, else a new run recorded
-    for ``code`` (the cell that asks for the registration).
+    being recorded by jupyter-mlops is refused), else the latest run of the notebook whose
+    cell assigned or fitted ``variable`` (checked by identity in this process), else a new
+    run recorded for ``code`` (the cell that asks for the registration), with one warning
+    line naming the fix.
+
+    Whatever run MLflow has active (``active_run_id``: one the notebook's own
+    ``mlflow.log_param`` started, say) is never taken as the source; only one jupyter-mlops
+    is still recording is refused, as its data and params are not written yet.
 
     Raises:
         MlopsError: as :func:`register_model`; nothing is written for bad input.
@@ -318,18 +346,26 @@ def register_from(
     client = target.client
     run = None
     if run_id is not None:
-        try:
-            run = client.get_run(run_id)
-        except MlflowException as exc:
-            raise mlflow_error(exc, f"run {run_id}") from None
-        if run.info.status == "RUNNING" and run.data.tags.get("mlops.version"):
-            raise MlopsError(
-                "register the model after the recorded cell (or `with run()` block) has "
-                "finished: its data, params and metrics are written when it ends",
-                ErrorCode.USAGE,
+        run = _not_recording(client, run_id)
+    else:
+        if active_run_id is not None:
+            _not_recording(client, active_run_id, missing_ok=True)
+        said: list[str] = []
+
+        def note(message: str) -> None:
+            said.append(message)
+            if warn is not None:
+                warn(message)
+
+        if variable is not None:
+            run = find_source_run(target, variable, model, note)
+        if run is None and not said and warn is not None:
+            warn(
+                f"no recorded run produced {label} (it was not fitted in a %%mlops run cell): "
+                "registering it from a new run of this cell, without its training lineage; "
+                f"run the cell that fits {label} with %%mlops run (or pass run_id=...) and "
+                "register again"
             )
-    elif variable is not None:
-        run = find_source_run(target, variable, model, warn)
     if run is None:
         with recording(
             target,
@@ -344,3 +380,20 @@ def register_from(
     return register_model(
         client, run, model, request, label=label, data=data, namespace=namespace, warn=warn
     )
+
+
+def _not_recording(client: MlflowClient, run_id: str, *, missing_ok: bool = False) -> Run | None:
+    """Run ``run_id``, refused while jupyter-mlops is still recording it."""
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if missing_ok:
+            return None
+        raise mlflow_error(exc, f"run {run_id}") from None
+    if run.info.status == "RUNNING" and run.data.tags.get("mlops.version"):
+        raise MlopsError(
+            "register the model after the recorded cell (or `with run()` block) has "
+            "finished: its data, params and metrics are written when it ends",
+            ErrorCode.USAGE,
+        )
+    return run
