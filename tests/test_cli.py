@@ -76,7 +76,7 @@ def test_demo_with_a_missing_notebook_fails_in_one_line(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("jupyter-mlops: error:")

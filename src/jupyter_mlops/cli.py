@@ -61,7 +61,7 @@ def demo(notebook: Path, output: Path | None) -> None:
     """Execute the example notebook with papermill and show where its runs are."""
     from jupyter_mlops.core.demo import run_demo  # imports MLflow: only when needed
 
-    output = output or Path("build") / "demo" / notebook.name
+    output = _writable(output) or Path("build") / "demo" / notebook.name
     report = run_demo(
         notebook,
         output,
@@ -83,6 +83,13 @@ def demo(notebook: Path, output: Path | None) -> None:
         if "champion" in row.aliases:
             click.echo(f"  jupyter-mlops lineage {row.name}@champion")
     click.echo(f"  {report.ui_command}   # then open http://127.0.0.1:5000")
+
+
+def _writable(output: Path | None) -> Path | None:
+    """A file the user named: its folder must exist (checked before anything is done)."""
+    from jupyter_mlops.core.output_paths import writable_path
+
+    return None if output is None else writable_path(output)
 
 
 def _tracking_uri_option(func: F) -> F:
@@ -288,13 +295,13 @@ def inventory(fmt: str, strict: bool, output: Path | None, tracking_uri: str | N
     """List every registered model with its inventory fields (PRA SS1/23)."""
     from jupyter_mlops.core.inventory import build_inventory
 
+    output = _writable(output)
     client, store = _registry(tracking_uri)
     found = build_inventory(client, store)
     text = found.render(fmt)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the inventory of {len(found.rows)} model(s) to {output}", err=True)
     if strict and found.incomplete:
@@ -495,6 +502,6 @@ def job_ci(notebook: Path, github: bool, schedule: str | None, output: Path | No
 
     if not github:
         raise click.UsageError("only --github is supported for now: pass --github")
-    written = write_workflow(notebook, schedule=schedule, output=output)
+    written = write_workflow(notebook, schedule=schedule, output=_writable(output))
     click.echo(f"wrote {written.path}")
     click.echo(written.summary)

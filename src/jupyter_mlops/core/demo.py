@@ -44,12 +44,12 @@ def run_demo(
     inputs are checked, before the kernel starts.
 
     Raises:
-        MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
+        MlopsError: USAGE when the notebook does not exist; INTERNAL when a cell fails
             (the output notebook is still written and named in the message).
     """
     notebook = notebook.resolve()
     if not notebook.is_file():
-        raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.NOT_FOUND)
+        raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.USAGE)
     output = output.resolve()
     if on_start is not None:
         on_start(notebook)

@@ -35,6 +35,7 @@ from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.output_paths import writable_path
 
 if TYPE_CHECKING:
     pass
@@ -87,14 +88,14 @@ def load_parameter_file(path: Path) -> dict[str, Any]:
     """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
 
     Raises:
-        MlopsError: NOT_FOUND when missing; USAGE when it is not a YAML mapping.
+        MlopsError: USAGE when missing, unreadable or not a YAML mapping.
     """
     import yaml
 
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.NOT_FOUND) from exc
+        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.USAGE) from exc
     except OSError as exc:
         raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
     try:
@@ -134,9 +135,10 @@ def prepare_job(
     pairs from the command line) override both.
 
     Raises:
-        MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
-            USAGE for an unknown parameter (listing the valid ones), a value that does not
-            convert to its type, a bad timeout or an output path that is the notebook.
+        MlopsError: USAGE (exit code 2) for a missing or unreadable notebook, parameter file
+            or working folder, an unknown parameter (listing the valid ones), a value that
+            does not convert to its type, a bad timeout, or an output path that is the
+            notebook or whose folder does not exist.
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
@@ -152,7 +154,7 @@ def prepare_job(
         )
     folder = (cwd or notebook.parent).expanduser().resolve()
     if not folder.is_dir():
-        raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.NOT_FOUND)
+        raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.USAGE)
     settings = resolve_settings(
         tracking_uri=tracking_uri,
         experiment=experiment or contract.experiment,
@@ -160,7 +162,7 @@ def prepare_job(
     )
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     target_output = (
-        output.expanduser().resolve()
+        writable_path(output)
         if output is not None
         else settings.project_root / "build" / "jobs" / contract.name / f"{stamp}.ipynb"
     )
