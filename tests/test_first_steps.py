@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import nbformat
@@ -110,3 +112,103 @@ def test_a_notebook_that_cannot_be_used_exits_2_whether_missing_or_not_a_noteboo
     (line,) = unreadable.stderr.splitlines()
     assert line.startswith(f"jupyter-mlops: error: {tmp_path / 'notes.txt'} is not a readable")
     assert _files(tmp_path) == before
+
+
+def _without_venv_path() -> str:
+    """PATH as right after the Quickstart: the venv's scripts folder is not on it."""
+    scripts = {str(BIN), sysconfig.get_path("scripts")}
+    return (
+        os.pathsep.join(
+            p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in scripts
+        )
+        or "/usr/bin:/bin"
+    )
+
+
+@pytest.mark.slow
+def test_a_job_outside_git_says_so_and_prints_next_steps_that_run(tmp_path: Path):
+    """After the Quickstart the venv is not activated: the printed commands must run as
+    printed. And a notebook outside any git repository records no commit: said once."""
+    project = tmp_path / "project"
+    project.mkdir()
+    _notebook(project, "%load_ext jupyter_mlops", "%%mlops run --params a\na = 1")
+    path = _without_venv_path()
+    assert shutil.which("jupyter-mlops", path=path) is None  # as right after the Quickstart
+
+    job = _cli("run", "tiny.ipynb", cwd=project, env={"PATH": path})
+
+    assert job.returncode == 0, job.stderr
+    notices = [line for line in job.stdout.splitlines() if "no git commit recorded" in line]
+    assert notices == [
+        f"  warning       : no git commit recorded: {project} is not in a git repository with "
+        "a commit (or git is not installed); commit the notebook there to record which code "
+        "made these runs"
+    ]
+    hints = job.stdout.split(f"To explore, run in {project}:\n", 1)[1].splitlines()
+    assert hints == [
+        f"  {BIN / 'jupyter-mlops'} inventory",
+        f"  {BIN / 'mlflow'} ui --backend-store-uri sqlite:///mlflow.db",
+    ]
+    inventory = subprocess.run(
+        hints[0].strip(),
+        shell=True,
+        cwd=project,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert inventory.returncode == 0, inventory.stderr
+    assert inventory.stdout.startswith("0 registered model(s) in sqlite:///")
+    mlflow_ui = subprocess.run(
+        hints[1].split(" ui ", 1)[0].strip() + " ui --help",
+        shell=True,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert mlflow_ui.returncode == 0, mlflow_ui.stderr
+    assert "--backend-store-uri" in mlflow_ui.stdout
+
+
+def test_printed_commands_are_bare_names_when_the_venv_is_on_path():
+    """With the venv activated (its scripts folder first on PATH) the short form runs."""
+    from jupyter_mlops.core.console_scripts import runnable
+
+    assert runnable("mlflow", search_path=str(BIN)) == "mlflow"
+    assert runnable("mlflow", search_path=_without_venv_path()) == str(BIN / "mlflow")
+
+
+_FIRST_CELL = """
+import logging
+logging.basicConfig(level=logging.INFO)  # a kernel whose logging shows INFO, as some do
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "jupyter_mlops")
+shell.run_line_magic("mlops", "init --notebook first.ipynb")
+"""
+
+
+@pytest.mark.slow
+def test_creating_the_store_adds_no_mlflow_log_lines_to_the_first_cell(tmp_path: Path):
+    _notebook(tmp_path, "%mlops init", name="first.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_CELL],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "mlflow.db").is_file()  # the store was created by this cell
+    output = done.stdout + done.stderr
+    for noise in ("Creating initial MLflow database tables", "Updating database tables"):
+        assert noise not in output, output
+    assert "alembic" not in output and "Context impl" not in output, output
+    assert f"notebook     : {tmp_path / 'first.ipynb'}  (found by argument)" in done.stdout

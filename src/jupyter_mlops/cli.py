@@ -77,11 +77,12 @@ def demo(notebook: Path, output: Path | None) -> None:
     click.echo("Registered models:")
     click.echo(report.inventory.to_table())
     click.echo("")
+    me = _runnable("jupyter-mlops")
     click.echo(f"To explore them, run in {report.settings.project_root}:")
-    click.echo("  jupyter-mlops inventory --format html -o inventory.html   # for reviewers")
+    click.echo(f"  {me} inventory --format html -o inventory.html   # for reviewers")
     for row in report.inventory.rows:
         if "champion" in row.aliases:
-            click.echo(f"  jupyter-mlops lineage {row.name}@champion")
+            click.echo(f"  {me} lineage {row.name}@champion")
     click.echo(f"  {report.ui_command}   # then open http://127.0.0.1:5000")
 
 
@@ -211,13 +212,22 @@ def _explore_hints(result: Any) -> None:
     from jupyter_mlops.core.tracking import ui_command
 
     settings = result.job.settings
+    me = _runnable("jupyter-mlops")
     click.echo("")
     click.echo(f"To explore, run in {settings.project_root}:")
     for child in result.children:
         for version in child.versions:
-            click.echo(f"  jupyter-mlops lineage {version}")
-    click.echo("  jupyter-mlops inventory")
-    click.echo(f"  {ui_command(settings.tracking_uri, settings.project_root)}")
+            click.echo(f"  {me} lineage {version}")
+    click.echo(f"  {me} inventory")
+    ui = ui_command(settings.tracking_uri, settings.project_root, program=_runnable("mlflow"))
+    click.echo(f"  {ui}")
+
+
+def _runnable(program: str) -> str:
+    """How to type ``program`` so it runs as printed (the venv may not be activated)."""
+    from jupyter_mlops.core.console_scripts import runnable
+
+    return runnable(program)
 
 
 @main.command()

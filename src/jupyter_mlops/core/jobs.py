@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
+from jupyter_mlops.core.git_state import no_commit_notice
 from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
@@ -355,6 +356,8 @@ class JobRun:
             job=self.job,
             warnings=warnings,
         )
+        if (notice := no_commit_notice(self.job.notebook.parent)) is not None:
+            warnings.append(notice)  # said once, in the job's summary
         return JobResult(
             job=self.job,
             run_id=self._parent.run_id,
