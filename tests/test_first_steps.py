@@ -212,3 +212,78 @@ def test_creating_the_store_adds_no_mlflow_log_lines_to_the_first_cell(tmp_path:
         assert noise not in output, output
     assert "alembic" not in output and "Context impl" not in output, output
     assert f"notebook     : {tmp_path / 'first.ipynb'}  (found by argument)" in done.stdout
+
+
+def _outputs(path: Path) -> list[str]:
+    """The text each code cell of an executed notebook printed, one string per cell."""
+    cells = nbformat.read(str(path), as_version=4).cells
+    return ["".join(str(o.get("text", "")) for o in c.get("outputs", [])) for c in cells]
+
+
+def _experiments(folder: Path) -> dict[str, int]:
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    return {e.name: len(client.search_runs([e.experiment_id])) for e in client.search_experiments()}
+
+
+_INIT = "%load_ext jupyter_mlops\n%mlops init"
+
+
+@pytest.mark.slow
+def test_init_under_nbconvert_prints_where_the_runs_go(tmp_path: Path):
+    """Two notebooks share the init cell (a search cannot tell them apart); nbconvert's own
+    command line names the notebook, init says so, and nothing else is created."""
+    _notebook(tmp_path, _INIT, "%%mlops run --name scored\nscore = 1", name="scoring.ipynb")
+    _notebook(tmp_path, _INIT, "%%mlops run\nother = 2", name="other.ipynb")
+
+    done = subprocess.run(
+        [str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute", "scoring.ipynb"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    init = _outputs(tmp_path / "scoring.nbconvert.ipynb")[0]
+    assert "experiment   : scoring  (default)\n" in init, init
+    assert f"notebook     : {tmp_path / 'scoring.ipynb'}  (found by nbconvert)\n" in init, init
+    assert _experiments(tmp_path) == {"scoring": 1, "Default": 0}  # no empty 'jupyter-mlops'
+
+
+@pytest.mark.slow
+def test_init_that_cannot_find_the_notebook_says_the_run_cell_looks_again(tmp_path: Path):
+    """A kernel with no clue (nbclient's Python API) and an init cell shared by two notebooks:
+    init says the notebook is not found yet and creates no experiment; the run cell's own
+    source finds the notebook, as init said it would, and its run goes there."""
+    notebook = _notebook(tmp_path, _INIT, "%%mlops run --name scored\nscore = 1", name="a.ipynb")
+    _notebook(tmp_path, _INIT, "%%mlops run\nother = 2", name="b.ipynb")
+    script = (
+        "import nbclient, nbformat, sys\n"
+        f"nb = nbformat.read({str(notebook)!r}, as_version=4)\n"
+        "nbclient.NotebookClient(nb, resources={'metadata': {'path': '.'}}).execute()\n"
+        f"nbformat.write(nb, {str(tmp_path / 'executed.ipynb')!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    init, run = _outputs(tmp_path / "executed.ipynb")
+    assert (
+        "experiment   : jupyter-mlops  (default), or the notebook's name if a %%mlops run "
+        "cell finds the notebook\n"
+    ) in init, init
+    assert (
+        "notebook     : not found yet; the first %%mlops run cell looks again (searching this "
+        "folder)\n"
+    ) in init, init
+    assert "notebook not found" not in init + run  # the run cell found it
+    assert _experiments(tmp_path) == {"a": 1, "Default": 0}
