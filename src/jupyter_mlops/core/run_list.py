@@ -111,9 +111,12 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     if limit < 1:
         raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
     query, notebook, kind = notebook_filter(target)
+    experiment_id = target.existing_experiment_id()  # listing creates no experiment
+    if experiment_id is None:
+        return RunList((), notebook, target.settings.experiment, kind)
     try:
         runs = target.client.search_runs(
-            [target.experiment_id],
+            [experiment_id],
             filter_string=query,
             run_view_type=ViewType.ACTIVE_ONLY,
             max_results=limit,
