@@ -149,6 +149,9 @@ class Launched:
         """Start the command and wait for it (on a thread of the batch)."""
         env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
         env.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_TRACKING_URI=_uri(self.project))
+        if "--output" in self.command:  # run --output writes only into a folder that exists
+            output = self.cwd / self.command[self.command.index("--output") + 1]
+            output.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.started = time.monotonic()
             self.process = subprocess.Popen(

@@ -164,6 +164,7 @@ class ExecutionManager:
         job = prepare_job(notebook, values=values or {}, timeout=timeout, tracking_uri=tracking_uri)
         if not job.output.resolve().is_relative_to(root.resolve()):
             output = root / "build" / "jobs" / job.name / job.output.name
+            output.parent.mkdir(parents=True, exist_ok=True)  # ours: --output's folder must exist
             job = prepare_job(
                 notebook,
                 values=values or {},
