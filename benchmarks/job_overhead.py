@@ -89,6 +89,7 @@ def run(quick: bool = False) -> list[Result]:
     ours_cli, papermill_cli = _script("jupyter-mlops"), _script("papermill")
     with isolated_directory() as root:
         shutil.copy(EXAMPLE, root / NOTEBOOK)
+        (root / "out").mkdir()  # `run --output` writes only into a folder that exists
         git = git_commit(root, NOTEBOOK)
         tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
         bin_dir = str(Path(sys.executable).parent)

@@ -76,7 +76,7 @@ def test_demo_with_a_missing_notebook_fails_in_one_line(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("jupyter-mlops: error:")
@@ -112,7 +112,7 @@ def test_demo_of_a_failing_notebook_names_the_cell_and_keeps_the_output(tmp_path
         ),
     ]
     nbformat.write(nb, notebook)
-    output = tmp_path / "out" / "broken.ipynb"
+    output = tmp_path / "broken-out.ipynb"  # --output is written into a folder that exists
     result = _cli("demo", "--notebook", str(notebook), "--output", str(output), cwd=tmp_path)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("jupyter-mlops:")]

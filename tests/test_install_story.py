@@ -89,3 +89,21 @@ def test_wheel_carries_the_prebuilt_panel_and_the_server_config(tmp_path: Path):
     assert "jupyter_mlops/server/__init__.py" in names
     # no TypeScript sources, node modules or test builds in the wheel
     assert not any("node_modules" in n or n.endswith(".ts") for n in names)
+
+
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true", reason="meaningful on CI's clean clone (CI=true)"
+)
+def test_install_leaves_the_clone_as_it_was():
+    """``pip install -e .`` (npm builds the panel) must not change a tracked file: a dirty tree
+    marks the first model a newcomer registers ``mlops.git.dirty=true``."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    dirty = [line for line in done.stdout.splitlines() if line.strip()]
+    assert not dirty, "the install changed the clone:\n" + "\n".join(dirty)

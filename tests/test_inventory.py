@@ -180,7 +180,7 @@ def test_csv_has_one_line_per_model(registry):
 
 
 def test_html_is_a_self_contained_page(registry, tmp_path):
-    page_file = tmp_path / "out" / "inventory.html"
+    page_file = tmp_path / "inventory.html"  # -o writes only into a folder that exists
     result = cli(
         "inventory", "--format", "html", "-o", str(page_file), "--tracking-uri", registry.uri
     )

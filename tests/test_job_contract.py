@@ -478,9 +478,9 @@ def test_a_parameters_cell_that_does_not_parse_is_not_rewritten(tmp_path: Path) 
     assert path.read_bytes() == content
 
 
-def test_job_init_on_a_missing_notebook_exits_1(tmp_path: Path) -> None:
+def test_job_init_on_a_missing_notebook_exits_2(tmp_path: Path) -> None:
     result = _cli("job", "init", str(tmp_path / "missing.ipynb"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not exist" in result.output
     assert list(tmp_path.iterdir()) == []
 

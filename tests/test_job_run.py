@@ -149,6 +149,9 @@ class Launched:
         """Start the command and wait for it (on a thread of the batch)."""
         env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
         env.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_TRACKING_URI=_uri(self.project))
+        if "--output" in self.command:  # run --output writes only into a folder that exists
+            output = self.cwd / self.command[self.command.index("--output") + 1]
+            output.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.started = time.monotonic()
             self.process = subprocess.Popen(
@@ -717,10 +720,11 @@ def _files(folder: Path) -> set[Path]:
         (["-f", "list.yaml"], 2, "must be a mapping of parameter names to values"),
         (["-f", "wrong.yaml"], 2, "parameter 'flag' is bool: 'maybe' does not convert"),
         (["-f", "unknown.yaml"], 2, "unknown parameter 'folds'"),
-        (["-f", "missing.yaml"], 1, "parameter file missing.yaml does not exist"),
+        (["-f", "missing.yaml"], 2, "parameter file missing.yaml does not exist"),
         (["--output", "result.txt"], 2, "--output must end in .ipynb"),
         (["--output", "typed.ipynb"], 2, "--output must not be the input notebook"),
-        (["--cwd", "nowhere"], 1, "is not a folder"),
+        (["--cwd", "nowhere"], 2, "is not a folder"),
+        (["--output", "nowhere/typed.ipynb"], 2, "nowhere does not exist"),
         (["--timeout", "abc"], 2, "Invalid value for '--timeout'"),
     ],
 )
@@ -745,7 +749,7 @@ def test_bad_inputs_are_refused_before_any_kernel_starts(
 
 
 @pytest.mark.slow
-def test_a_missing_notebook_exits_1_from_the_console_script(tmp_path: Path) -> None:
+def test_a_missing_notebook_exits_2_from_the_console_script(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(BIN / "jupyter-mlops"), "run", "missing.ipynb", "-p", "n", "1"],
         cwd=tmp_path,
@@ -756,7 +760,7 @@ def test_a_missing_notebook_exits_1_from_the_console_script(tmp_path: Path) -> N
         env={**os.environ, "MLFLOW_TRACKING_URI": _uri(tmp_path)},
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"jupyter-mlops: error: notebook {tmp_path / 'missing.ipynb'} does not exist"
     ]

@@ -240,8 +240,9 @@ def test_paths_are_relative_to_the_repository_root(tmp_path: Path) -> None:
     assert "jupyter-mlops run models/pd/notebooks/train.ipynb " in _run_step(document)["run"]
 
 
-def test_output_option_writes_elsewhere_and_creates_folders(project: Path) -> None:
+def test_output_option_writes_elsewhere(project: Path) -> None:
     target = project / "ci" / "nested" / "train-job.yml"
+    target.parent.mkdir(parents=True)  # a missing folder is refused (tests/test_first_steps.py)
 
     result = _ci(str(project / "notebooks" / "train.ipynb"), "--github", "--output", str(target))
 
@@ -284,7 +285,7 @@ def test_a_bad_schedule_is_a_usage_error_and_writes_nothing(project: Path, cron:
 def test_a_missing_notebook_fails_and_writes_nothing(project: Path) -> None:
     result = _ci(str(project / "notebooks" / "missing.ipynb"), "--github")
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not exist" in result.output
     assert not (project / ".github").exists()
 

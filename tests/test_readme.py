@@ -28,3 +28,16 @@ def test_quickstart_has_exactly_two_commands():
 def test_ci_runs_the_quickstart_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert _quickstart_commands()[1] in ci.splitlines()
+
+
+def test_getting_started_usage_block_is_the_parsers_usage():
+    """docs/getting-started.md shows the usage lines `%mlops?` is built from, verbatim."""
+    from jupyter_mlops.magics import usage
+
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    block = re.search(r"Its usage lines.*?```text\n(.*?)```", page, re.DOTALL) or re.search(
+        r"prints just the usage lines.*?```text\n(.*?)```", page, re.DOTALL
+    )
+    assert block is not None, "getting-started.md has no usage block"
+    assert block.group(1).rstrip("\n") == usage()
+    assert "--log-model" in block.group(1) and "%mlops job" in block.group(1)

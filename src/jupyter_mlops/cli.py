@@ -61,7 +61,7 @@ def demo(notebook: Path, output: Path | None) -> None:
     """Execute the example notebook with papermill and show where its runs are."""
     from jupyter_mlops.core.demo import run_demo  # imports MLflow: only when needed
 
-    output = output or Path("build") / "demo" / notebook.name
+    output = _writable(output) or Path("build") / "demo" / notebook.name
     report = run_demo(
         notebook,
         output,
@@ -77,12 +77,20 @@ def demo(notebook: Path, output: Path | None) -> None:
     click.echo("Registered models:")
     click.echo(report.inventory.to_table())
     click.echo("")
+    me = _runnable("jupyter-mlops")
     click.echo(f"To explore them, run in {report.settings.project_root}:")
-    click.echo("  jupyter-mlops inventory --format html -o inventory.html   # for reviewers")
+    click.echo(f"  {me} inventory --format html -o inventory.html   # for reviewers")
     for row in report.inventory.rows:
         if "champion" in row.aliases:
-            click.echo(f"  jupyter-mlops lineage {row.name}@champion")
+            click.echo(f"  {me} lineage {row.name}@champion")
     click.echo(f"  {report.ui_command}   # then open http://127.0.0.1:5000")
+
+
+def _writable(output: Path | None) -> Path | None:
+    """A file the user named: its folder must exist (checked before anything is done)."""
+    from jupyter_mlops.core.output_paths import writable_path
+
+    return None if output is None else writable_path(output)
 
 
 def _tracking_uri_option(func: F) -> F:
@@ -214,13 +222,22 @@ def _explore_hints(result: Any) -> None:
     from jupyter_mlops.core.tracking import ui_command
 
     settings = result.job.settings
+    me = _runnable("jupyter-mlops")
     click.echo("")
     click.echo(f"To explore, run in {settings.project_root}:")
     for child in result.children:
         for version in child.versions:
-            click.echo(f"  jupyter-mlops lineage {version}")
-    click.echo("  jupyter-mlops inventory")
-    click.echo(f"  {ui_command(settings.tracking_uri, settings.project_root)}")
+            click.echo(f"  {me} lineage {version}")
+    click.echo(f"  {me} inventory")
+    ui = ui_command(settings.tracking_uri, settings.project_root, program=_runnable("mlflow"))
+    click.echo(f"  {ui}")
+
+
+def _runnable(program: str) -> str:
+    """How to type ``program`` so it runs as printed (the venv may not be activated)."""
+    from jupyter_mlops.core.console_scripts import runnable
+
+    return runnable(program)
 
 
 @main.command()
@@ -298,13 +315,13 @@ def inventory(fmt: str, strict: bool, output: Path | None, tracking_uri: str | N
     """List every registered model with its inventory fields (PRA SS1/23)."""
     from jupyter_mlops.core.inventory import build_inventory
 
+    output = _writable(output)
     client, store = _registry(tracking_uri)
     found = build_inventory(client, store)
     text = found.render(fmt)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the inventory of {len(found.rows)} model(s) to {output}", err=True)
     if strict and found.incomplete:
@@ -623,6 +640,6 @@ def job_ci(notebook: Path, github: bool, schedule: str | None, output: Path | No
 
     if not github:
         raise click.UsageError("only --github is supported for now: pass --github")
-    written = write_workflow(notebook, schedule=schedule, output=output)
+    written = write_workflow(notebook, schedule=schedule, output=_writable(output))
     click.echo(f"wrote {written.path}")
     click.echo(written.summary)

@@ -46,6 +46,7 @@ from jupyter_mlops.core.session import Target
 __all__ = ["init", "inventory", "job", "lineage", "register", "reset", "run", "runs", "target"]
 
 _announced: set[str] = set()
+_settled: Target | None = None  # the target whose experiment exists and MLflow points at
 
 
 def init(
@@ -77,7 +78,9 @@ def init(
         notebook=None if notebook is None else str(notebook),
     )
     try:
-        return target(namespace=namespace, cell_source=cell_source)
+        # "notebook not found" is said by the run cell that records without one: this init
+        # prints that the run cell looks again.
+        return _resolve(namespace, cell_source, final=False)
     except BaseException as exc:
         session.fail(exc)
         raise
@@ -89,11 +92,25 @@ def target(
     cell_source: str | None = None,
 ) -> Target:
     """Resolve (once) and return where runs go; also points plain ``mlflow`` calls there."""
+    return _resolve(namespace, cell_source, final=True)
+
+
+def _resolve(
+    namespace: Mapping[str, Any] | None, cell_source: str | None, *, final: bool
+) -> Target:
+    """``final`` False for ``init``: a target that a run cell may still replace (the notebook
+    not found yet) then gets no experiment created and no "notebook not found" notice."""
+    global _settled
     session = _session.current()
     cached = session.resolved
     resolved = session.target(namespace=namespace, cell_source=cell_source)
-    if resolved is not cached:
-        point_fluent_api(resolved.settings.tracking_uri, resolved.experiment_id)
+    if resolved is not cached or (final and resolved is not _settled):
+        if final or not resolved.provisional:
+            experiment_id: str | None = resolved.experiment_id  # created if missing
+            _settled = resolved
+        else:
+            experiment_id = resolved.existing_experiment_id()
+        point_fluent_api(resolved.settings.tracking_uri, experiment_id)
         pending = resolve_pending_runs(resolved.client, resolved.settings.tracking_uri)
         if pending.failed:
             _notice_once(
@@ -106,13 +123,13 @@ def target(
                 f"removed {len(pending.missing)} pending record(s) of runs that are not in "
                 f"{resolved.settings.display_uri} any more: " + ", ".join(pending.missing)
             )
-        reaped = reap_orphaned_runs(resolved.client, resolved.experiment_id)
+        reaped = reap_orphaned_runs(resolved.client, experiment_id) if experiment_id else []
         if reaped:
             _notice_once(
                 f"marked {len(reaped)} run(s) KILLED whose kernel died while they were RUNNING: "
                 + ", ".join(reaped)
             )
-        if resolved.notebook.path is None:
+        if resolved.notebook.path is None and final:
             _notice_once(
                 "notebook not found (not started by Jupyter Server, VS Code or papermill); "
                 "runs are recorded without notebook lineage. Name it with "
@@ -123,8 +140,10 @@ def target(
 
 def reset() -> None:
     """Forget explicit choices and the cached connection (e.g. between tests)."""
+    global _settled
     _session.reset()
     _announced.clear()
+    _settled = None
 
 
 @contextmanager

@@ -126,6 +126,9 @@ class MlopsMagics(Magics):
     def mlops(self, line: str, cell: str | None = None) -> Any:
         __tracebackhide__ = True  # a failing cell's traceback shows the user's code, not ours
         subcommand, _, rest = line.strip().partition(" ")
+        if not subcommand or subcommand.startswith("#"):  # bare `%mlops`: what can I type?
+            print(_bare_help())
+            return None
         if subcommand not in _SUBCOMMANDS:
             raise UsageError(
                 f"unknown %mlops subcommand {subcommand!r}; use one of: {', '.join(_SUBCOMMANDS)}"
@@ -298,6 +301,29 @@ def _help() -> str:
     return "\n".join(sections)
 
 
+_USAGE_WIDTH = 100  # fixed, so the usage does not depend on the terminal's COLUMNS
+
+
+def usage() -> str:
+    """The usage line of every subcommand, from the parsers (docs/getting-started.md shows
+    it verbatim: ``python -m jupyter_mlops.magics`` prints it)."""
+    blocks = []
+    for func in _SUBCOMMANDS.values():
+        parser = func.parser
+        formatter = parser.formatter_class(prog=parser.prog, width=_USAGE_WIDTH)
+        formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
+        blocks.append(formatter.format_help().replace("::", "").strip("\n"))
+    return "\n".join(blocks)
+
+
+def _bare_help() -> str:
+    return (
+        "Capture notebook experiments in MLflow. Subcommands:\n"
+        + usage()
+        + "\n`%mlops?` describes every flag."
+    )
+
+
 MlopsMagics.mlops.__doc__ = _help()
 _loaded: dict[int, tuple[MlopsMagics, CellTracker]] = {}
 
@@ -322,3 +348,7 @@ def unload(shell: InteractiveShell) -> None:
     configurables: list[Any] = shell.configurables
     if magics is not None and magics in configurables:
         configurables.remove(magics)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m jupyter_mlops.magics`
+    print(usage())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_mlops.core.config import Settings
+from jupyter_mlops.core.console_scripts import runnable
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import execute_notebook
 from jupyter_mlops.core.inventory import Inventory, build_inventory
@@ -44,12 +45,12 @@ def run_demo(
     inputs are checked, before the kernel starts.
 
     Raises:
-        MlopsError: NOT_FOUND when the notebook does not exist; INTERNAL when a cell fails
+        MlopsError: USAGE when the notebook does not exist; INTERNAL when a cell fails
             (the output notebook is still written and named in the message).
     """
     notebook = notebook.resolve()
     if not notebook.is_file():
-        raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.NOT_FOUND)
+        raise MlopsError(f"notebook {notebook} does not exist", ErrorCode.USAGE)
     output = output.resolve()
     if on_start is not None:
         on_start(notebook)
@@ -63,6 +64,8 @@ def run_demo(
         settings=settings,
         runs=notebook_runs(target, limit=10),
         inventory=build_inventory(target.client, settings.display_uri),
-        ui_command=ui_command(settings.tracking_uri, settings.project_root),
+        ui_command=ui_command(
+            settings.tracking_uri, settings.project_root, program=runnable("mlflow")
+        ),
         seconds=time.monotonic() - started,
     )

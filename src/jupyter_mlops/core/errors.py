@@ -20,7 +20,8 @@ class ErrorCode(enum.Enum):
 
     #: The caller asked for something malformed (bad flag, bad value, bad name).
     USAGE = ("usage", 2, 400)
-    #: A model, run, notebook or file that was named does not exist.
+    #: A model, version, alias, run or store that was named does not exist. (A notebook or
+    #: file given as a command's input that cannot be used is USAGE: the input is bad.)
     NOT_FOUND = ("not_found", 1, 404)
     #: Settings cannot be resolved into something usable (e.g. an invalid tracking URI).
     CONFIG = ("config", 1, 400)

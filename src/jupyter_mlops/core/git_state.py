@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GitState", "file_at_commit", "read_git_state"]
+__all__ = ["GitState", "file_at_commit", "no_commit_notice", "read_git_state"]
 
 _TIMEOUT_S = 10
 _tracked: set[Path] = set()  # notebooks git already reported as tracked
@@ -49,6 +49,17 @@ def read_git_state(folder: Path, notebook: Path | None = None) -> GitState | Non
     if notebook is not None and not dirty and not _is_tracked(folder, notebook):
         dirty = True
     return GitState(commit=commit, dirty=dirty)
+
+
+def no_commit_notice(folder: Path) -> str | None:
+    """One line saying that runs from ``folder`` record no git commit, or None when they do
+    (the folder is in a git repository with at least one commit)."""
+    if read_git_state(folder) is not None:
+        return None
+    return (
+        f"no git commit recorded: {folder} is not in a git repository with a commit (or git "
+        "is not installed); commit the notebook there to record which code made these runs"
+    )
 
 
 def _is_tracked(folder: Path, notebook: Path) -> bool:

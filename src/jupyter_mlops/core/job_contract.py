@@ -168,12 +168,12 @@ def read_notebook(path: Path) -> Any:
     """Read a notebook with nbformat (version 4).
 
     Raises:
-        MlopsError: NOT_FOUND when it does not exist; USAGE when it is not a notebook.
+        MlopsError: USAGE when it does not exist or is not a notebook (a bad input either way).
     """
     import nbformat
 
     if not path.is_file():
-        raise MlopsError(f"notebook {path} does not exist", ErrorCode.NOT_FOUND)
+        raise MlopsError(f"notebook {path} does not exist", ErrorCode.USAGE)
     try:
         return nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises JSON, validation and version errors
@@ -199,7 +199,7 @@ def job_contract(path: Path, notebook: Any | None = None) -> JobContract:
     it); the stored contract for their types and help. Disagreements become ``notes``.
 
     Raises:
-        MlopsError: NOT_FOUND / USAGE as :func:`read_notebook`; USAGE for a malformed contract.
+        MlopsError: USAGE as :func:`read_notebook`, and for a malformed contract.
     """
     notebook = read_notebook(path) if notebook is None else notebook
     index = parameters_cell_index(notebook)
@@ -296,7 +296,7 @@ def init_job(
     Options not given keep their stored values.
 
     Raises:
-        MlopsError: USAGE for an invalid declaration, job or model name; NOT_FOUND / USAGE as
+        MlopsError: USAGE for an invalid declaration, job or model name; USAGE as
             :func:`read_notebook`. Nothing is written then.
     """
     notebook = read_notebook(path)

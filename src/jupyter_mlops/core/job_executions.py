@@ -179,6 +179,7 @@ class ExecutionManager:
         if not job.output.resolve().is_relative_to(root.resolve()):
             folder = safe_file_name(job.name)
             output = confine(root, f"build/jobs/{folder}/{job.output.name}", must_exist=False)
+            output.parent.mkdir(parents=True, exist_ok=True)  # ours: --output's folder must exist
             job = prepare_job(
                 notebook,
                 values=values or {},

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_mlops.core.config import Settings, resolve_settings, sqlite_database
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.execution import ExecutionOutcome, NotebookExecution
+from jupyter_mlops.core.git_state import no_commit_notice
 from jupyter_mlops.core.job_context import (
     JOB_ID_ENV,
     JOB_NAME_ENV,
@@ -39,6 +40,7 @@ from jupyter_mlops.core.job_context import (
 from jupyter_mlops.core.job_contract import JobContract, job_contract
 from jupyter_mlops.core.job_parameters import format_value, resolve_values
 from jupyter_mlops.core.job_record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.output_paths import writable_path
 from jupyter_mlops.core.parameter_reassignment import check_reassignments
 from jupyter_mlops.core.redaction import redact_parameters
 from jupyter_mlops.core.store_check import check_store
@@ -99,14 +101,14 @@ def load_parameter_file(path: Path) -> dict[str, Any]:
     """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
 
     Raises:
-        MlopsError: NOT_FOUND when missing; USAGE when it is not a YAML mapping.
+        MlopsError: USAGE when missing, unreadable or not a YAML mapping.
     """
     import yaml
 
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.NOT_FOUND) from exc
+        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.USAGE) from exc
     except OSError as exc:
         raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
     try:
@@ -152,12 +154,13 @@ def prepare_job(
     ``mlops.job.id`` and ends the default output name, ``build/jobs/<job>/<time>-<id>.ipynb``.
 
     Raises:
-        MlopsError: NOT_FOUND for a missing notebook, parameter file or working folder;
-            USAGE for an unknown parameter (listing the valid ones), a value that does not
-            convert to its type, a bad timeout, an output path that is the notebook, or a
-            parameter a later cell reassigns (unless ``allow_reassigned``; ``reassigned_hint``
-            ends that message); CONFIG or TRACKING_UNAVAILABLE for a store that cannot work
-            (see :func:`~jupyter_mlops.core.store_check.check_store`).
+        MlopsError: USAGE (exit code 2) for a missing or unreadable notebook, parameter file
+            or working folder, an unknown parameter (listing the valid ones), a value that
+            does not convert to its type, a bad timeout, an output path that is the notebook
+            or whose folder does not exist, or a parameter a later cell reassigns (unless
+            ``allow_reassigned``; ``reassigned_hint`` ends that message); CONFIG or
+            TRACKING_UNAVAILABLE for a store that cannot work (see
+            :func:`~jupyter_mlops.core.store_check.check_store`).
     """
     notebook = notebook.expanduser().resolve()
     contract = job_contract(notebook)
@@ -174,7 +177,7 @@ def prepare_job(
         )
     folder = (cwd or notebook.parent).expanduser().resolve()
     if not folder.is_dir():
-        raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.NOT_FOUND)
+        raise MlopsError(f"--cwd {folder} is not a folder", ErrorCode.USAGE)
     settings = resolve_settings(
         tracking_uri=tracking_uri,
         experiment=experiment or contract.experiment,
@@ -186,7 +189,7 @@ def prepare_job(
     job_id = job_id or uuid.uuid4().hex  # in the name: jobs started together never share it
     folder_name = safe_file_name(contract.name)  # a name from metadata must not become a path
     target_output = (
-        output.expanduser().resolve()
+        writable_path(output)
         if output is not None
         else settings.project_root / "build" / "jobs" / folder_name / f"{stamp}-{job_id}.ipynb"
     )
@@ -388,6 +391,8 @@ class JobRun:
             job=self.job,
             warnings=warnings,
         )
+        if (notice := no_commit_notice(self.job.notebook.parent)) is not None:
+            warnings.append(notice)  # said once, in the job's summary
         return JobResult(
             job=self.job,
             run_id=self._parent.run_id,

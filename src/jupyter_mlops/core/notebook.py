@@ -4,8 +4,8 @@ A kernel does not know its notebook. We ask, in order:
 
 1. an explicit path (``%mlops init --notebook`` / ``notebook=``);
 2. ``JUPYTER_MLOPS_NOTEBOOK`` in the environment (set by our own job runner and demo);
-3. papermill: the input notebook on the command line of the papermill process that started
-   this kernel;
+3. papermill or nbconvert: the input notebook on the command line of the ``papermill`` or
+   ``jupyter nbconvert --execute`` process that started this kernel;
 4. Jupyter Server: ``JPY_SESSION_NAME``, the session path given to kernels it starts;
 5. VS Code: ``__vsc_ipynb_file__`` in the user namespace;
 6. a Python script run as ``python train.py`` (``sys.argv[0]``): it anchors the project root
@@ -51,7 +51,8 @@ class NotebookLocation:
     """A discovered notebook (``path`` None when unknown) and how it was found."""
 
     path: Path | None
-    # argument | environment | papermill | jupyter-server | vscode | script | search | none
+    # argument | environment | papermill | nbconvert | jupyter-server | vscode | script |
+    # search | none
     found_by: str
 
 
@@ -80,9 +81,10 @@ def discover_notebook(
         if not path.is_file():
             raise FileNotFoundError(f"notebook {path} does not exist")
         return NotebookLocation(path, "argument")
+    launcher, launched = _launcher_input(os.getppid() if parent_pid is None else parent_pid)
     candidates: list[tuple[str, Path | None]] = [
         ("environment", _existing(environment.get(NOTEBOOK_ENV), here)),
-        ("papermill", _papermill_input(os.getppid() if parent_pid is None else parent_pid)),
+        (launcher, launched),
         ("jupyter-server", _session_path(environment.get("JPY_SESSION_NAME"), here)),
         ("vscode", _existing(_str((namespace or {}).get("__vsc_ipynb_file__")), here)),
         ("script", script_file(_program() if main_script is None else main_script, here)),
@@ -187,20 +189,38 @@ def _session_path(value: str | None, here: Path) -> Path | None:
     return None
 
 
-def _papermill_input(pid: int) -> Path | None:
-    """The input notebook of ``papermill IN OUT ...`` when that process started this kernel."""
+_NBCONVERT_OUTPUT_OPTIONS = frozenset({"--output", "--output-dir"})
+
+
+def _launcher_input(pid: int) -> tuple[str, Path | None]:
+    """The input notebook of ``papermill IN OUT ...`` or of ``jupyter nbconvert --execute IN``
+    when that process (``pid``) started this kernel, and which of the two it was."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
     except OSError:
-        return None
+        return "papermill", None
     args = [a.decode(errors="replace") for a in argv if a]
-    if not any(Path(a).name.startswith("papermill") for a in args[:3]):
+    programs = [Path(a).name for a in args[:3]]
+    if any(p.startswith("papermill") for p in programs):
+        notebooks = [a for a in args if a.endswith(".ipynb")][:1]  # IN comes before OUT
+        return "papermill", _one_notebook(cwd, notebooks)
+    if any(p.startswith("jupyter-nbconvert") or p == "nbconvert" for p in programs):
+        inputs = [
+            a
+            for before, a in zip(["", *args], args, strict=False)
+            if a.endswith(".ipynb")
+            and before not in _NBCONVERT_OUTPUT_OPTIONS
+            and not a.startswith("-")
+        ]
+        return "nbconvert", _one_notebook(cwd, inputs)  # several inputs: cannot tell which
+    return "papermill", None
+
+
+def _one_notebook(cwd: Path, candidates: list[str]) -> Path | None:
+    if len(candidates) != 1:
         return None
-    notebooks = [a for a in args if a.endswith(".ipynb")]
-    if not notebooks:
-        return None
-    path = (cwd / notebooks[0]).resolve()
+    path = (cwd / candidates[0]).resolve()
     return path if path.is_file() else None
 
 

@@ -37,7 +37,8 @@ class RunRow:
     key_metrics: tuple[str, ...] = ()
 
     def cells(self) -> tuple[str, ...]:
-        """The row's display values, in column order: chosen params/metrics first."""
+        """The row's display values, in column order: only the chosen params/metrics (all
+        when none were chosen), alphabetically."""
         return (
             self.name,
             self.status,
@@ -111,9 +112,12 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
     if limit < 1:
         raise MlopsError(f"--limit must be a positive number, not {limit}", ErrorCode.USAGE)
     query, notebook, kind = notebook_filter(target)
+    experiment_id = target.existing_experiment_id()  # listing creates no experiment
+    if experiment_id is None:
+        return RunList((), notebook, target.settings.experiment, kind)
     try:
         runs = target.client.search_runs(
-            [target.experiment_id],
+            [experiment_id],
             filter_string=query,
             run_view_type=ViewType.ACTIVE_ONLY,
             max_results=limit,
@@ -176,8 +180,12 @@ def _keys(run: Run, kind: str) -> tuple[str, ...]:
 
 
 def _summary(values: Mapping[str, V], keys: tuple[str, ...], shown: Callable[[V], str]) -> str:
-    """``k=v`` for the chosen keys (all keys when none were chosen), then ``+N more``."""
-    chosen = [k for k in keys if k in values] or sorted(values)
+    """``k=v`` for the chosen keys (all keys when none were chosen), then ``+N more``.
+
+    Alphabetical, whatever order the keys were chosen in: every row of a table shows its
+    columns' values in the same order.
+    """
+    chosen = sorted(k for k in keys if k in values) or sorted(values)
     text = ", ".join(f"{k}={shown(values[k])}" for k in chosen)
     hidden = len(values) - len(chosen)
     return _clip(f"{text} (+{hidden} more)" if hidden else text)

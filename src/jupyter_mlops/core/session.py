@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,40 @@ __all__ = ["Session", "Target", "connect_registry", "current", "describe_target"
 
 @dataclass(frozen=True)
 class Target:
-    """Where runs go: a connected client, the experiment, the settings and the notebook."""
+    """Where runs go: a connected client, the settings (with the experiment's name) and the
+    notebook. The experiment is created when a run first needs it (:attr:`experiment_id`),
+    so resolving a target that is replaced before any run creates nothing."""
 
     client: MlflowClient
-    experiment_id: str
     settings: Settings
     notebook: NotebookLocation
+
+    @cached_property
+    def experiment_id(self) -> str:
+        """The experiment's id, creating the experiment when it does not exist yet.
+
+        Raises:
+            MlopsError: CONFLICT when it exists but is deleted.
+        """
+        return ensure_experiment(self.client, self.settings.experiment, self.settings.tracking_uri)
+
+    def existing_experiment_id(self) -> str | None:
+        """The experiment's id if it exists already (never creates it).
+
+        Raises:
+            MlopsError: CONFLICT when it exists but is deleted.
+        """
+        if "experiment_id" in self.__dict__:
+            return self.experiment_id
+        if self.client.get_experiment_by_name(self.settings.experiment) is None:
+            return None
+        return self.experiment_id
+
+    @property
+    def provisional(self) -> bool:
+        """True while the notebook is unknown and nothing chose the experiment: a later cell
+        that finds the notebook (by searching for its source) resolves another target."""
+        return self.notebook.path is None and self.settings.experiment_source == "default"
 
 
 @dataclass
@@ -113,7 +142,8 @@ class Session:
         cwd: Path | None = None,
         cell_source: str | None = None,
     ) -> Target:
-        """Resolve settings, find the notebook, connect and ensure the experiment (cached).
+        """Resolve settings, find the notebook and connect (cached); the experiment is created
+        when the first run needs it.
 
         A target resolved without finding the notebook is resolved again when a later call
         brings a ``cell_source`` that locates it (papermill's Python API gives no other clue).
@@ -155,9 +185,7 @@ class Session:
             cwd=cwd,
             env=env,
         )
-        client = connect(settings.tracking_uri)
-        experiment_id = ensure_experiment(client, settings.experiment, settings.tracking_uri)
-        self._target = Target(client, experiment_id, settings, location)
+        self._target = Target(connect(settings.tracking_uri), settings, location)
         return self._target
 
     @property
@@ -214,16 +242,26 @@ def describe_target(target: Target) -> str:
             "tracking URI",
             f"{settings.display_uri}  ({_SOURCE_WORDS[settings.tracking_uri_source]})",
         ),
-        ("experiment", f"{settings.experiment}  ({_SOURCE_WORDS[settings.experiment_source]})"),
+        ("experiment", f"{settings.experiment}  {_experiment_source(target)}"),
         (
             "notebook",
-            f"{notebook.path}  (found by {notebook.found_by})" if notebook.path else "not found",
+            f"{notebook.path}  (found by {notebook.found_by})" if notebook.path else _NOT_FOUND,
         ),
         ("project root", str(settings.project_root)),
         ("open the UI", f"{ui}  (in the project root)" if relative_db else ui),
     ]
     width = max(len(label) for label, _ in lines)
     return "\n".join(f"{label.ljust(width)} : {value}" for label, value in lines)
+
+
+_NOT_FOUND = "not found yet; the first %%mlops run cell looks again (searching this folder)"
+
+
+def _experiment_source(target: Target) -> str:
+    words = f"({_SOURCE_WORDS[target.settings.experiment_source]})"
+    if target.provisional:  # say now what the run cell will do: init must not mislead
+        return f"{words}, or the notebook's name if a %%mlops run cell finds the notebook"
+    return words
 
 
 _current = Session()

@@ -6,7 +6,10 @@ to a tracking URI; nothing here depends on MLflow's global fluent state.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,22 +27,44 @@ from jupyter_mlops.core.workspace import safe_file_name
 __all__ = ["connect", "ensure_experiment", "sqlite_database", "ui_command"]
 
 
-def ui_command(uri: str, project_root: Path) -> str:
+def ui_command(uri: str, project_root: Path, *, program: str = "mlflow") -> str:
     """The ``mlflow ui`` command line that shows the runs of ``uri``.
 
     A database inside the project root is named relative to it (run the command there).
+    ``program`` is how to type ``mlflow`` (see
+    :func:`~jupyter_mlops.core.console_scripts.runnable`).
     """
     database = sqlite_database(uri)
     if database is not None:
         try:
-            return f"mlflow ui --backend-store-uri sqlite:///{database.relative_to(project_root).as_posix()}"
+            return f"{program} ui --backend-store-uri sqlite:///{database.relative_to(project_root).as_posix()}"
         except ValueError:
-            return f"mlflow ui --backend-store-uri sqlite:///{database}"
+            return f"{program} ui --backend-store-uri sqlite:///{database}"
     if urlsplit(uri).scheme in ("http", "https"):
         return f"open {mask_uri(uri)} in a browser"
-    return f"mlflow ui --backend-store-uri '{mask_uri(uri)}'"
+    return f"{program} ui --backend-store-uri '{mask_uri(uri)}'"
 
 
+@contextmanager
+def _quiet_store_creation() -> Iterator[None]:
+    """Keep MLflow's and alembic's INFO lines about creating or migrating a store ("Creating
+    initial MLflow database tables...", "Context impl SQLiteImpl.") out of the user's output:
+    the first cell of a new project would show them. Warnings and errors still show."""
+    loggers = [logging.getLogger(name) for name in _STORE_CREATION_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+_STORE_CREATION_LOGGERS = ("mlflow.store.db.utils", "alembic")
+
+
+@_quiet_store_creation()  # the first query creates (or migrates) a SQL store
 def connect(uri: str) -> MlflowClient:
     """Return a client for ``uri`` after checking that the store answers.
 
