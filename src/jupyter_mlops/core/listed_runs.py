@@ -101,7 +101,7 @@ class RunListing:
     def _target(self) -> Target | None:
         if self.experiment_id is None:
             return None
-        return Target(self.store.client(), self.experiment_id, self.store.settings, self.location)
+        return Target(self.store.client(), self.store.settings, self.location)
 
 
 def list_runs(
