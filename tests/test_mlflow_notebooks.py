@@ -314,3 +314,51 @@ def test_a_plain_start_run_in_a_recorded_cell_fails_with_a_hint_and_leaves_nothi
     (run,) = runs_of(client)
     assert run.info.status == "FAILED"
     assert mlflow.active_run() is None
+
+
+@pytest.mark.slow
+def test_a_parameter_the_training_cell_reassigns_is_refused_then_recorded_as_used(
+    tmp_path: Path, _migrated_store: Path
+):
+    """Outside notebooks tune a parameter by hand in the training cell after the parameters
+    cell: a job must not record the value it passed when the model used another one."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n', "utf-8")
+    shutil.copyfile(_migrated_store, root / "mlflow.db")
+    notebook = nbformat.read(str(NOTEBOOK), as_version=4)
+    (train,) = [c for c in notebook.cells if c.get("id") == "train"]
+    head, _, body = train.source.partition("\n")
+    train.source = f"{head}\nl1_ratio = 0.5  # tuned by hand\n{body}"
+    notebook.cells = [c for c in notebook.cells if c.get("id") != "close"]
+    path = root / NOTEBOOK.name
+    nbformat.write(notebook, str(path))
+    env = {**_environment(), "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
+
+    def jupyter_mlops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "jupyter-mlops"), *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+            env=env,
+        )
+
+    shown = jupyter_mlops("job", "show", path.name)
+    assert shown.returncode == 0, shown.stderr
+    assert "l1_ratio" in shown.stdout + shown.stderr and "train" in shown.stdout + shown.stderr
+
+    refused = jupyter_mlops("run", path.name, "-p", "l1_ratio", "0.9")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "l1_ratio" in refused.stderr and "--allow-reassigned" in refused.stderr
+    assert not (root / "build").exists()  # nothing started, no output notebook
+    assert _all_runs(MlflowClient(env["MLFLOW_TRACKING_URI"])) == []
+
+    ran = jupyter_mlops("run", path.name, "-p", "l1_ratio", "0.9", "--allow-reassigned")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    trained = _runs_by_cell(_all_runs(client))["train"]
+    assert trained.data.params["l1_ratio"] == "0.5"  # what the model was trained with
+    assert _job_run(client).data.params["l1_ratio"] == "0.9"  # what was asked for
