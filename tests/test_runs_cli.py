@@ -302,6 +302,17 @@ def test_delete_refuses_the_source_of_a_version_and_deletes_none(scratch: Store)
     assert _stage(scratch.uri, scratch.run_c) == "active"
 
 
+def test_delete_refuses_the_job_run_that_registered_a_version(scratch: Store) -> None:
+    client = MlflowClient(scratch.uri)
+    client.create_registered_model("by-job")
+    client.create_model_version(
+        "by-job", source=(scratch.root / "job").as_uri(), tags={"mlops.job.run_id": scratch.run_b}
+    )
+    result = cli("runs", "delete", scratch.run_b, "--yes", "--tracking-uri", scratch.uri)
+    assert result.exit_code == 1 and "by-job/1" in result.stderr
+    assert _stage(scratch.uri, scratch.run_b) == "active"
+
+
 def test_delete_with_force_deletes_and_names_the_version(scratch: Store) -> None:
     result = cli("runs", "delete", scratch.run_a, "--yes", "--force", "--tracking-uri", scratch.uri)
     assert result.exit_code == 0, result.stderr

@@ -72,14 +72,19 @@ class DeletionResult:
 
 
 def versions_from(client: MlflowClient, run_id: str) -> tuple[str, ...]:
-    """The registered versions (``name/N``) whose source run is ``run_id``: by the version's
-    ``run_id`` or by its ``mlops.source.run_id`` tag.
+    """The registered versions (``name/N``) that ``run_id`` made: its source run, by the
+    version's ``run_id`` or its ``mlops.source.run_id`` tag, or the job run that registered
+    it (``mlops.job.run_id``), whose record the version's lineage points to.
 
     Raises:
         MlopsError: TRACKING_UNAVAILABLE when the registry cannot be searched.
     """
     found: set[tuple[str, int]] = set()
-    for query in (f"run_id = '{run_id}'", f"tags.`mlops.source.run_id` = '{run_id}'"):
+    for query in (
+        f"run_id = '{run_id}'",
+        f"tags.`mlops.source.run_id` = '{run_id}'",
+        f"tags.`mlops.job.run_id` = '{run_id}'",
+    ):
         token: str | None = None
         while True:
             try:
