@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 from jupyter_mlops.core.active_run import terminate
+from jupyter_mlops.core.processes import process_exists
 
 __all__ = ["owner_tags", "reap_orphaned_runs"]
 
@@ -62,14 +63,8 @@ def reap_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
 
 
 def _alive(pid: int, started: str | None) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not process_exists(pid):
         return False
-    except PermissionError:
-        pass  # exists, owned by someone else
     # The pid may have been reused by a new process since: compare start times where known.
     return started is None or _process_start(pid) in (None, started)
 

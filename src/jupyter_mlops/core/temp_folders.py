@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from jupyter_mlops.core.processes import process_exists
+
 __all__ = ["private_folder", "sweep_dead_folders"]
 
 _NAME = re.compile(r"^jupyter-mlops-(?:job|kernel)-(\d+)-")
@@ -44,19 +46,7 @@ def sweep_dead_folders(root: Path | None = None) -> list[Path]:
                 continue
         except OSError:
             continue
-        if not _alive(int(match.group(1))):
+        if not process_exists(int(match.group(1))):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, but belongs to someone else
-        return True
-    return True
