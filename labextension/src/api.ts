@@ -86,6 +86,7 @@ export interface ModelRow {
   key_metrics: Record<string, number>;
   validation: string;
   missing: string[];
+  failed_jobs: string[];
 }
 
 export interface ModelListReply {

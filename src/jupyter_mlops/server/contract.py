@@ -141,6 +141,7 @@ class ModelRow(TypedDict):
     key_metrics: dict[str, float]
     validation: str
     missing: list[str]
+    failed_jobs: list[str]  # versions registered by a job that did not succeed, said in words
 
 
 class ModelListReply(TypedDict):
