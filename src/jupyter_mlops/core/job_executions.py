@@ -69,9 +69,9 @@ class Execution:
             self.log(f"could not run the job: {self.error}")
             self.ended = _now()
             return
-        self.result = result
         for line in result.to_text().splitlines() if result is not None else []:
             self.log(line)
+        self.result = result  # after its summary is in the log: a reply that ends shows it
         self.ended = _now()
 
     def _on_cell(self, done: int, total: int) -> None:
@@ -106,25 +106,29 @@ class Execution:
 
     # -- the reply ---------------------------------------------------------------------------
     def status(self) -> str:
-        if self.result is not None:
-            return self.result.status
-        if self.error is not None:
+        return self._status(self.result, self.error)
+
+    def _status(self, result: JobResult | None, error: str | None) -> str:
+        if result is not None:
+            return result.status
+        if error is not None:
             return "FAILED"
         return "RUNNING" if self.run.run_id or self.run.progress[0] else "STARTING"
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ExecutionReply`` of the server's REST contract."""
         done, total = self.run.progress
-        result = self.result
+        # one reading of what the worker thread sets: status and outcome must agree
+        result, error = self.result, self.error
         with self._lock:
             log = list(self._log)
         return {
             "id": self.id,
             "notebook": relative_to_root(self.root, self.job.notebook),
             "job_name": self.job.name,
-            "status": self.status(),
-            "outcome": result.outcome if result else ("failed" if self.error else None),
-            "message": result.message if result else (self.error or ""),
+            "status": self._status(result, error),
+            "outcome": result.outcome if result else ("failed" if error else None),
+            "message": result.message if result else (error or ""),
             "cells_done": done,
             "cells_total": total,
             "run_id": self.run.run_id,
