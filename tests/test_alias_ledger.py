@@ -434,9 +434,9 @@ def test_concurrent_writers_in_separate_processes_lose_no_entry(store, client, t
         assert [e.reason for e in mine] == [f"{who} move {i}" for i in range(count)]  # in order
     times = [e.when for e in entries]
     assert times == sorted(times)
-    assert min(e.when for e in entries if e.actor == "writer-b") < max(
-        e.when for e in entries if e.actor == "writer-a"
-    )  # the writers did overlap
+    # Moves of one model are serialised by its alias lock (an flock, which is not fair), so
+    # one writer may make all its moves before the other gets the lock: no overlap is asserted.
+    # tests/test_alias_ledger_concurrency.py checks the chain under a burst of six writers.
     assert aliases(client, MODEL)["champion"] in {"1", "2", "3"}
 
 
