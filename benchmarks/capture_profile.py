@@ -29,10 +29,10 @@ from benchmarks._notebook_project import notebook_project
 
 _MODULES = {
     "magics": "jupyter_mlops.magics",
-    "capture": "jupyter_mlops.core.capture",
-    "run_capture": "jupyter_mlops.core.run_capture",
-    "run_files": "jupyter_mlops.core.run_files",
-    "provenance": "jupyter_mlops.core.provenance",
+    "capture": "jupyter_mlops.core.capture.record",
+    "run_capture": "jupyter_mlops.core.capture.run_capture",
+    "run_files": "jupyter_mlops.core.capture.run_files",
+    "provenance": "jupyter_mlops.core.capture.provenance",
     "cell": "jupyter_mlops.ipython_cell",
     "mlflow": "mlflow",
     "store": "mlflow.store.tracking.sqlalchemy_store",

@@ -15,7 +15,8 @@ versions each that look like what jupyter-mlops writes:
   inputs, with its own notebook, cell, run id and data fingerprints), then
   ``create_model_version`` with the same version tag keys. Each model gets the real model's
   owner and purpose (a few models lack a purpose), a risk tier, two moves of ``champion``
-  through :func:`jupyter_mlops.core.ledger.move_alias` (ledger entries) and a ``challenger``
+  through :func:`jupyter_mlops.core.registry.alias_ledger.move_alias` (ledger entries) and a
+  ``challenger``
   alias set outside the tool.
 
 Then, on a warm ``MlflowClient``, interleaved rounds time:
@@ -213,7 +214,7 @@ def _register_for_real(root: Path, uri: str) -> Template:
 
 
 def _populate(client: MlflowClient, template: Template) -> None:
-    from jupyter_mlops.core.ledger import LEDGER_PREFIX, move_alias
+    from jupyter_mlops.core.registry.alias_ledger import LEDGER_PREFIX, move_alias
 
     started = time.perf_counter()
     inventory_tags = {
@@ -343,9 +344,9 @@ def _all_versions(client: MlflowClient) -> Iterator[ModelVersion]:
 
 
 def _measure(client: MlflowClient, uri: str, rounds: int, warmup: int) -> list[Result]:
-    from jupyter_mlops.core.inventory import build_inventory
-    from jupyter_mlops.core.lineage import build_lineage
-    from jupyter_mlops.core.model_refs import parse_model_ref
+    from jupyter_mlops.core.registry.inventory import build_inventory
+    from jupyter_mlops.core.registry.lineage.graph import build_lineage
+    from jupyter_mlops.core.registry.refs import parse_model_ref
 
     ref = parse_model_ref(LINEAGE_REF)
     graph = build_lineage(client, ref)
@@ -421,7 +422,7 @@ def _measure(client: MlflowClient, uri: str, rounds: int, warmup: int) -> list[R
 def _naive_inventory(client: MlflowClient, uri: str) -> Any:
     """The inventory as it would be written without the batched latest versions: the model
     list, then ``search_model_versions`` per model for its latest version (same rows)."""
-    from jupyter_mlops.core import inventory
+    from jupyter_mlops.core.registry import inventory
 
     rows = []
     token = None

@@ -303,7 +303,7 @@ def _measure_runs(
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
 
-    from jupyter_mlops.core.run_list import notebook_tag_filter
+    from jupyter_mlops.core.store.queries import notebook_tag_filter
 
     client = MlflowClient(uri)
     experiments = {

@@ -17,7 +17,12 @@ from click.testing import Result
 from mlflow import MlflowClient
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.ledger import LEDGER_PREFIX, ledger_entries, move_alias, rollback
+from jupyter_mlops.core.registry.alias_ledger import (
+    LEDGER_PREFIX,
+    ledger_entries,
+    move_alias,
+    rollback,
+)
 from registry_support import aliases, cli
 
 MODEL = "credit-risk"
@@ -351,7 +356,7 @@ import sys, time
 from pathlib import Path
 from mlflow import MlflowClient
 from jupyter_mlops.core.errors import MlopsError
-from jupyter_mlops.core.ledger import move_alias
+from jupyter_mlops.core.registry.alias_ledger import move_alias
 
 uri, who, other, mode, count, folder = sys.argv[1:7]
 count, folder = int(count), Path(folder)

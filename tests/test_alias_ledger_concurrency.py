@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from jupyter_mlops.core.ledger import ledger_entries, move_alias, rollback
+from jupyter_mlops.core.registry.alias_ledger import ledger_entries, move_alias, rollback
 
 MODEL = "burst"
 WRITERS = 6
@@ -27,7 +27,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from mlflow import MlflowClient
-from jupyter_mlops.core.ledger import move_alias
+from jupyter_mlops.core.registry.alias_ledger import move_alias
 
 uri, who, count, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 client = MlflowClient(uri)

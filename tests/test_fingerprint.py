@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from jupyter_mlops import fingerprint
-from jupyter_mlops.core.fingerprint import summarize
+from jupyter_mlops.core.capture.fingerprint import summarize
 
 FRAME_CODE = textwrap.dedent(
     """

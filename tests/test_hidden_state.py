@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import only_run, runs_of
-from jupyter_mlops.core.hidden_state import (
+from jupyter_mlops.core.capture.hidden_state import (
     CellExecution,
     Finding,
     HiddenState,

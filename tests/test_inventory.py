@@ -23,7 +23,7 @@ import pytest
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from jupyter_mlops.core.inventory import INVENTORY_SCHEMA, REQUIRED_FIELDS
+from jupyter_mlops.core.registry.inventory import INVENTORY_SCHEMA, REQUIRED_FIELDS
 from registry_support import (
     DATA_CELL,
     REGISTER_LINE,

@@ -23,18 +23,18 @@ from nbformat import v4
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.job_contract import (
+from jupyter_mlops.core.jobs.contract import (
     CONTRACT_SCHEMA,
     METADATA_KEY,
     job_contract,
     write_notebook,
 )
-from jupyter_mlops.core.job_parameters import (
+from jupyter_mlops.core.jobs.parameters.cell import parse_parameter_cell
+from jupyter_mlops.core.jobs.parameters.values import (
     ParameterSpec,
     parse_declaration,
     resolve_values,
 )
-from jupyter_mlops.core.parameter_cell import parse_parameter_cell
 
 BIN = Path(sys.executable).parent
 

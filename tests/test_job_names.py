@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from mlflow import MlflowClient
 
-from jupyter_mlops.core.workspace import safe_file_name
+from jupyter_mlops.core.paths import safe_file_name
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from nbformat import v4
 
 from conftest import artifact_text
 from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
-from jupyter_mlops.core.execution import executed_by
+from jupyter_mlops.core.jobs.execution import executed_by
 
 BIN = Path(sys.executable).parent
 

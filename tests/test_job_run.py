@@ -30,8 +30,12 @@ from nbformat import v4
 
 from conftest import artifact_text
 from jupyter_mlops.cli import main
-from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
-from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
+from jupyter_mlops.core.config import (
+    ENVIRONMENT_VARIABLES,
+    JOB_ID_ENV,
+    JOB_NAME_ENV,
+    JOB_PARENT_ENV,
+)
 
 BIN = Path(sys.executable).parent
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_notebooks" / "credit_risk.ipynb"

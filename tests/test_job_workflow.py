@@ -27,7 +27,7 @@ from click.testing import CliRunner, Result
 
 import jupyter_mlops
 from jupyter_mlops.cli import main
-from jupyter_mlops.core.job_workflow import MARKER
+from jupyter_mlops.core.jobs.workflow import MARKER
 
 PARAMETERS = """\
 n: int = 3

@@ -19,7 +19,7 @@ from IPython.core.error import UsageError
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from jupyter_mlops.core.lineage import LINEAGE_SCHEMA, LineageGraph
+from jupyter_mlops.core.registry.lineage.graph import LINEAGE_SCHEMA, LineageGraph
 from registry_support import (
     DATA_CELL,
     REGISTER_LINE,

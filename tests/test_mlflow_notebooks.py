@@ -23,8 +23,12 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from conftest import runs_of
-from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
-from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
+from jupyter_mlops.core.config import (
+    ENVIRONMENT_VARIABLES,
+    JOB_ID_ENV,
+    JOB_NAME_ENV,
+    JOB_PARENT_ENV,
+)
 from registry_support import aliases, cli, run_ok
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "diabetes_elasticnet.ipynb"

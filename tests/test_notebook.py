@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_mlops.core.notebook import discover_notebook, find_cell_id, notebook_snapshot
-from jupyter_mlops.core.parameters import injected_parameters
+from jupyter_mlops.core.capture.injected_parameters import injected_parameters
+from jupyter_mlops.core.capture.notebook import discover_notebook, find_cell_id, notebook_snapshot
 
 CELL = "%%mlops run --params C\nC = 1.0\nmodel = fit(C)"
 

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.model_refs import ModelRef, parse_model_ref
-from jupyter_mlops.core.produced import (
+from jupyter_mlops.core.capture.produced import (
     PRODUCED_TAG,
     did_produce,
     produced_names,
     produced_tag_value,
 )
-from jupyter_mlops.core.profile import PROFILE_FORMAT, profile_data
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.monitoring.profile import PROFILE_FORMAT, profile_data
+from jupyter_mlops.core.registry.refs import ModelRef, parse_model_ref
 
 # -- profile_data ---------------------------------------------------------------------------
 

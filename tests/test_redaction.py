@@ -13,8 +13,7 @@ from mlflow import MlflowClient
 
 from conftest import artifact_text, only_run
 from jupyter_mlops.core.errors import MlopsError
-from jupyter_mlops.core.job_workflow import write_workflow
-from jupyter_mlops.core.model_refs import get_model
+from jupyter_mlops.core.jobs.workflow import write_workflow
 from jupyter_mlops.core.redaction import (
     MASK,
     is_secret_name,
@@ -25,6 +24,7 @@ from jupyter_mlops.core.redaction import (
     redact_parameters,
     redact_text,
 )
+from jupyter_mlops.core.registry.refs import get_model
 
 
 @pytest.mark.parametrize(

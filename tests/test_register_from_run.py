@@ -16,9 +16,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
 import jupyter_mlops
-import jupyter_mlops.core.session
+import jupyter_mlops.core.capture.session
 from conftest import runs_of
-from jupyter_mlops.core.run_models import logged_models
+from jupyter_mlops.core.registry.run_models import logged_models
 from registry_support import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,9 @@ def logged(jp_root_dir: Path, _migrated_store: Path) -> dict[str, Any]:
 def test_log_model_logs_the_fitted_model_with_signature_and_tags(shell):
     run_ok(shell, DATA_CELL)
     run_ok(shell, _fit_and_log())
-    client = MlflowClient(jupyter_mlops.core.session.current().resolved.settings.tracking_uri)
+    client = MlflowClient(
+        jupyter_mlops.core.capture.session.current().resolved.settings.tracking_uri
+    )
     run = runs_of(client)[0]
     (model,) = logged_models(client, run)
     assert model.tags["mlops.model.variable"] == "model"

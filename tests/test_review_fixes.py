@@ -20,7 +20,7 @@ from IPython.utils.capture import capture_output
 from mlflow import MlflowClient
 
 import jupyter_mlops
-import jupyter_mlops.core.session
+import jupyter_mlops.core.capture.session
 from conftest import artifact_text, only_run, runs_of
 
 
@@ -220,7 +220,7 @@ def test_tracking_password_is_never_printed_into_the_notebook(shell, mlflow_serv
     assert result.success
     assert "s3cret" not in shown.stdout + shown.stderr
     assert "ana:***@" in shown.stdout
-    client = jupyter_mlops.core.session.current().resolved.client
+    client = jupyter_mlops.core.capture.session.current().resolved.client
     (run,) = client.search_runs([client.get_experiment_by_name("remote").experiment_id])
     assert run.info.status == "FINISHED" and run.data.metrics == {"m": 1.0}
 

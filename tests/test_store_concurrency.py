@@ -19,8 +19,8 @@ import pytest
 from mlflow import MlflowClient
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.store_creation import inspect_sqlite, store_creation
-from jupyter_mlops.core.tracking import connect
+from jupyter_mlops.core.store.creation import inspect_sqlite, store_creation
+from jupyter_mlops.core.store.tracking import connect
 
 _WORKER = """
 import sys, jupyter_mlops

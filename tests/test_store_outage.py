@@ -27,7 +27,7 @@ import jupyter_mlops
 from conftest import only_run
 from jupyter_mlops.core.config import STORE_TIMEOUT_ENV, resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.pending_records import resolve_pending_runs, save_pending
+from jupyter_mlops.core.store.pending_records import resolve_pending_runs, save_pending
 
 MARGIN_S = 4.0  # the cell's own work (files, tags) on a loaded 2-core machine
 

@@ -20,18 +20,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from jupyter_mlops._version import __version__
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from jupyter_mlops.core.fingerprint import fingerprint
+    from jupyter_mlops.core.capture.fingerprint import fingerprint
     from jupyter_mlops.fluent import init, inventory, lineage, register, reset, run, runs
 
 # Imported on first use: MLflow and pandas take seconds to import, and `jupyter-mlops
 # --version` or a CLI usage error should not pay for them.
 _LAZY = {
-    "fingerprint": "jupyter_mlops.core.fingerprint",
+    "fingerprint": "jupyter_mlops.core.capture.fingerprint",
     "init": "jupyter_mlops.fluent",
     "inventory": "jupyter_mlops.fluent",
     "lineage": "jupyter_mlops.fluent",
@@ -41,7 +42,6 @@ _LAZY = {
     "runs": "jupyter_mlops.fluent",
 }
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ErrorCode",

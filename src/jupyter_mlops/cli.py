@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jupyter_mlops import __version__
+from jupyter_mlops._version import __version__
 from jupyter_mlops.core.errors import MlopsError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def main() -> None:
 )
 def demo(notebook: Path, output: Path | None) -> None:
     """Execute the example notebook with papermill and show where its runs are."""
-    from jupyter_mlops.core.demo import run_demo  # imports MLflow: only when needed
+    from jupyter_mlops.demo import run_demo
 
     output = _writable(output) or Path("build") / "demo" / notebook.name
     report = run_demo(
@@ -88,7 +88,7 @@ def demo(notebook: Path, output: Path | None) -> None:
 
 def _writable(output: Path | None) -> Path | None:
     """A file the user named: its folder must exist (checked before anything is done)."""
-    from jupyter_mlops.core.output_paths import writable_path
+    from jupyter_mlops.core.jobs.output_paths import writable_path
 
     return None if output is None else writable_path(output)
 
@@ -104,7 +104,7 @@ def _tracking_uri_option(func: F) -> F:
 
 
 def _registry(tracking_uri: str | None) -> tuple[MlflowClient, str]:
-    from jupyter_mlops.core.session import connect_registry
+    from jupyter_mlops.core.capture.session import connect_registry
 
     client, settings = connect_registry(tracking_uri)
     return client, settings.display_uri
@@ -176,7 +176,7 @@ def run_job(
     import gc
     import signal
 
-    from jupyter_mlops.core.jobs import JobRun, prepare_job
+    from jupyter_mlops.core.jobs.run import JobRun, prepare_job
 
     job = prepare_job(
         notebook,
@@ -219,7 +219,7 @@ def run_job(
 
 
 def _explore_hints(result: Any) -> None:
-    from jupyter_mlops.core.tracking import ui_command
+    from jupyter_mlops.core.store.tracking import ui_command
 
     settings = result.job.settings
     me = _runnable("jupyter-mlops")
@@ -248,8 +248,8 @@ def _runnable(program: str) -> str:
 @_tracking_uri_option
 def lineage(ref: str, as_json: bool, tracking_uri: str | None) -> None:
     """Show where a model version came from: data -> run -> version -> sibling versions."""
-    from jupyter_mlops.core.lineage import build_lineage
-    from jupyter_mlops.core.model_refs import parse_model_ref
+    from jupyter_mlops.core.registry.lineage.graph import build_lineage
+    from jupyter_mlops.core.registry.refs import parse_model_ref
 
     parsed = parse_model_ref(ref)
     client, _ = _registry(tracking_uri)
@@ -271,8 +271,8 @@ def lineage(ref: str, as_json: bool, tracking_uri: str | None) -> None:
 def reproduce(ref: str, tolerance: float, tracking_uri: str | None) -> None:
     """Re-execute the notebook that made a model version, in a clean kernel, and compare its
     metrics and data with the recorded ones. Exit 0 when reproduced, 1 when not."""
-    from jupyter_mlops.core.model_refs import parse_model_ref
-    from jupyter_mlops.core.reproduce import reproduce as run_reproduction
+    from jupyter_mlops.core.jobs.reproduce import reproduce as run_reproduction
+    from jupyter_mlops.core.registry.refs import parse_model_ref
 
     parsed = parse_model_ref(ref)
     client, _ = _registry(tracking_uri)
@@ -313,7 +313,7 @@ def reproduce(ref: str, tolerance: float, tracking_uri: str | None) -> None:
 @_tracking_uri_option
 def inventory(fmt: str, strict: bool, output: Path | None, tracking_uri: str | None) -> None:
     """List every registered model with its inventory fields (PRA SS1/23)."""
-    from jupyter_mlops.core.inventory import build_inventory
+    from jupyter_mlops.core.registry.inventory import build_inventory
 
     output = _writable(output)
     client, store = _registry(tracking_uri)
@@ -350,8 +350,8 @@ def alias_set(
     model: str, alias_name: str, version: str, reason: str, tracking_uri: str | None
 ) -> None:
     """Point ALIAS of MODEL at VERSION and record the move."""
-    from jupyter_mlops.core.ledger import move_alias
-    from jupyter_mlops.core.registration import RegistrationRequest
+    from jupyter_mlops.core.registry.alias_ledger import move_alias
+    from jupyter_mlops.core.registry.register import RegistrationRequest
 
     RegistrationRequest(model, alias=alias_name).validated()
     if not (version.isascii() and version.isdigit()):  # "²".isdigit() is True
@@ -373,7 +373,7 @@ def alias_history(
     """Print the recorded alias moves of MODEL, oldest first (or the state at --at)."""
     import json
 
-    from jupyter_mlops.core.ledger import aliases_at, ledger_entries, parse_time
+    from jupyter_mlops.core.registry.alias_ledger import aliases_at, ledger_entries, parse_time
 
     moment = parse_time(at) if at is not None else None
     client, _ = _registry(tracking_uri)
@@ -432,7 +432,7 @@ def alias_history(
 @_tracking_uri_option
 def rollback(model: str, alias_name: str, reason: str, tracking_uri: str | None) -> None:
     """Move ALIAS back to the version it held before its last move, and record it."""
-    from jupyter_mlops.core.ledger import rollback as roll_back
+    from jupyter_mlops.core.registry.alias_ledger import rollback as roll_back
 
     client, _ = _registry(tracking_uri)
     entry = roll_back(client, model, alias_name, reason=reason)
@@ -510,7 +510,7 @@ def runs_list(
     tracking_uri: str | None,
 ) -> None:
     """List NOTEBOOK's runs, newest first (all runs of the experiment without NOTEBOOK)."""
-    from jupyter_mlops.core.listed_runs import list_runs
+    from jupyter_mlops.core.views.listed_runs import list_runs
 
     listing = list_runs(
         notebook, cwd=Path.cwd(), tracking_uri=tracking_uri, experiment=experiment, limit=limit
@@ -525,7 +525,7 @@ def runs_list(
 def runs_compare(run_ids: tuple[str, ...], as_json: bool, tracking_uri: str | None) -> None:
     """Show runs side by side: source (notebook, cell, commit), params, metrics and data
     fingerprints; rows whose values differ are marked with *."""
-    from jupyter_mlops.core.run_comparison import compare_runs
+    from jupyter_mlops.core.views.run_comparison import compare_runs
 
     client, store = _registry(tracking_uri)
     comparison = compare_runs(client, run_ids, store)
@@ -543,7 +543,7 @@ def runs_delete(run_ids: tuple[str, ...], yes: bool, force: bool, tracking_uri: 
     """Soft-delete runs (restorable with `mlflow runs restore`). Every run is checked first:
     a run that a registered version came from is refused unless --force, and then none is
     deleted."""
-    from jupyter_mlops.core.run_deletion import DeletionPlan, delete_runs
+    from jupyter_mlops.core.registry.run_deletion import DeletionPlan, delete_runs
 
     def confirm(plan: DeletionPlan) -> bool:
         if yes:
@@ -592,7 +592,7 @@ def job_init(
     experiment: str | None,
 ) -> None:
     """Write the job contract into NOTEBOOK (metadata.jupyter_mlops.job)."""
-    from jupyter_mlops.core.job_contract import init_job
+    from jupyter_mlops.core.jobs.contract import init_job
 
     result = init_job(notebook, name=name, declarations=params, model=model, experiment=experiment)
     for change in result.changes:
@@ -607,7 +607,7 @@ def job_show(notebook: Path, as_json: bool) -> None:
     """Print NOTEBOOK's job contract (inferred from its parameters cell when none is stored)."""
     import json
 
-    from jupyter_mlops.core.job_contract import job_contract
+    from jupyter_mlops.core.jobs.contract import job_contract
 
     contract = job_contract(notebook)
     if as_json:
@@ -636,7 +636,7 @@ def job_show(notebook: Path, as_json: bool) -> None:
 def job_ci(notebook: Path, github: bool, schedule: str | None, output: Path | None) -> None:
     """Write a CI workflow that runs NOTEBOOK as a job, on demand (one input per parameter)
     and on an optional schedule, and uploads the executed notebook."""
-    from jupyter_mlops.core.job_workflow import write_workflow
+    from jupyter_mlops.core.jobs.workflow import write_workflow
 
     if not github:
         raise click.UsageError("only --github is supported for now: pass --github")

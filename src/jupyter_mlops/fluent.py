@@ -8,7 +8,7 @@
 ...     run.log_data("X", X, context="training")
 
 Implicit state (explicit choices, the connected store) lives in one resettable place,
-:mod:`jupyter_mlops.core.session`.
+:mod:`jupyter_mlops.core.capture.session`.
 """
 
 from __future__ import annotations
@@ -23,25 +23,25 @@ from typing import Any
 
 import mlflow
 
-from jupyter_mlops.core import session as _session
-from jupyter_mlops.core.active_run import point_fluent_api
-from jupyter_mlops.core.capture import CellCode, RunCapture, recording
+from jupyter_mlops.core.capture import session as _session
+from jupyter_mlops.core.capture.notebook import discover_notebook, script_file
+from jupyter_mlops.core.capture.record import CellCode, RunCapture, recording
+from jupyter_mlops.core.capture.session import Target
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.inventory import Inventory, build_inventory
-from jupyter_mlops.core.job_contract import JobInit, init_job
-from jupyter_mlops.core.lineage import LineageGraph, build_lineage
-from jupyter_mlops.core.model_refs import parse_model_ref
-from jupyter_mlops.core.notebook import discover_notebook, script_file
-from jupyter_mlops.core.orphans import reap_orphaned_runs
-from jupyter_mlops.core.pending_records import resolve_pending_runs
-from jupyter_mlops.core.registration import (
+from jupyter_mlops.core.jobs.contract import JobInit, init_job
+from jupyter_mlops.core.registry.inventory import Inventory, build_inventory
+from jupyter_mlops.core.registry.lineage.graph import LineageGraph, build_lineage
+from jupyter_mlops.core.registry.refs import parse_model_ref
+from jupyter_mlops.core.registry.register import (
     Registration,
     RegistrationRequest,
     TrainingData,
     register_from,
 )
-from jupyter_mlops.core.run_list import RunList, notebook_runs
-from jupyter_mlops.core.session import Target
+from jupyter_mlops.core.store.active_run import point_fluent_api
+from jupyter_mlops.core.store.orphans import reap_orphaned_runs
+from jupyter_mlops.core.store.pending_records import resolve_pending_runs
+from jupyter_mlops.core.views.run_list import RunList, notebook_runs
 
 __all__ = ["init", "inventory", "job", "lineage", "register", "reset", "run", "runs", "target"]
 
@@ -63,7 +63,8 @@ def init(
     notebook when nothing else names it.
 
     Returns:
-        The resolved :class:`~jupyter_mlops.core.session.Target` (store, experiment, notebook).
+        The resolved :class:`~jupyter_mlops.core.capture.session.Target` (store, experiment,
+        notebook).
 
     Raises:
         MlopsError: USAGE for a ``notebook`` that is not a notebook or script (nothing is

@@ -16,8 +16,8 @@ from typing import Any
 
 from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 
-from jupyter_mlops.core.capture import CellCode
-from jupyter_mlops.core.hidden_state import CellExecution
+from jupyter_mlops.core.capture.hidden_state import CellExecution
+from jupyter_mlops.core.capture.record import CellCode
 
 __all__ = ["CellTracker", "CompiledBody", "compile_body", "describe_cell"]
 

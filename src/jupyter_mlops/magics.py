@@ -16,13 +16,13 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Int
 
 from jupyter_mlops import fluent
-from jupyter_mlops.core.capture import CellCode, recording
+from jupyter_mlops.core.capture.hidden_state import assess_notebook
+from jupyter_mlops.core.capture.injected_parameters import injected_parameters
+from jupyter_mlops.core.capture.record import CellCode, recording
+from jupyter_mlops.core.capture.session import describe_target
 from jupyter_mlops.core.errors import MlopsError
-from jupyter_mlops.core.hidden_state import assess_notebook
-from jupyter_mlops.core.parameters import injected_parameters
-from jupyter_mlops.core.registration import RegistrationRequest, TrainingData, register_from
-from jupyter_mlops.core.run_models import log_run_models
-from jupyter_mlops.core.session import describe_target
+from jupyter_mlops.core.registry.register import RegistrationRequest, TrainingData, register_from
+from jupyter_mlops.core.registry.run_models import log_run_models
 from jupyter_mlops.ipython_cell import CellTracker, compile_body, describe_cell, running_count
 
 __all__ = ["MlopsMagics", "load", "unload"]

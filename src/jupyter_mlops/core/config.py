@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.job_context import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
-from jupyter_mlops.core.notebook import NOTEBOOK_ENV
 from jupyter_mlops.core.redaction import mask_uri
 
 if sys.version_info >= (3, 11):
@@ -38,6 +36,10 @@ __all__ = [
     "DEFAULT_EXPERIMENT",
     "DEFAULT_STORE_TIMEOUT",
     "ENVIRONMENT_VARIABLES",
+    "JOB_ID_ENV",
+    "JOB_NAME_ENV",
+    "JOB_PARENT_ENV",
+    "NOTEBOOK_ENV",
     "STORE_TIMEOUT_ENV",
     "ProjectConfig",
     "Settings",
@@ -48,6 +50,13 @@ __all__ = [
     "sqlite_database",
 ]
 
+#: Environment variables ``jupyter-mlops run`` sets for the kernel of a job (see
+#: :mod:`jupyter_mlops.core.capture.job_context`), and the one that names the notebook a
+#: kernel runs.
+JOB_ID_ENV = "JUPYTER_MLOPS_JOB_ID"
+JOB_NAME_ENV = "JUPYTER_MLOPS_JOB_NAME"
+JOB_PARENT_ENV = "JUPYTER_MLOPS_JOB_PARENT"
+NOTEBOOK_ENV = "JUPYTER_MLOPS_NOTEBOOK"
 STORE_TIMEOUT_ENV = "JUPYTER_MLOPS_STORE_TIMEOUT"
 DEFAULT_STORE_TIMEOUT = 10.0  # seconds a store may take to answer while a run is captured
 _MAX_STORE_TIMEOUT = 3600.0

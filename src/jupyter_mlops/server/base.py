@@ -12,8 +12,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.notebook_store import NotebookStore, notebook_store
-from jupyter_mlops.core.workspace import confine
+from jupyter_mlops.core.paths import confine
+from jupyter_mlops.core.store.notebook_store import NotebookStore, notebook_store
 from jupyter_mlops.server.settings import JupyterMlops
 
 __all__ = ["AUTH_RESOURCE", "MlopsHandler"]

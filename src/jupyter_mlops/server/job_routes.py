@@ -10,9 +10,9 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.job_contract import JobContract, init_job, job_contract
-from jupyter_mlops.core.job_executions import ExecutionManager
-from jupyter_mlops.core.workspace import relative_to_root
+from jupyter_mlops.core.jobs.contract import JobContract, init_job, job_contract
+from jupyter_mlops.core.jobs.executions import ExecutionManager
+from jupyter_mlops.core.paths import relative_to_root
 from jupyter_mlops.server.base import MlopsHandler
 from jupyter_mlops.server.contract import ExecutionListReply, ExecutionReply, JobReply
 

@@ -8,8 +8,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.registration import RegistrationRequest
-from jupyter_mlops.core.run_registration import register_logged
+from jupyter_mlops.core.registry.register import RegistrationRequest
+from jupyter_mlops.core.registry.run_registration import register_logged
 from jupyter_mlops.server.base import MlopsHandler
 from jupyter_mlops.server.contract import RegisterReply
 

@@ -8,7 +8,7 @@ from typing import cast
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from jupyter_mlops.core.model_details import model_detail, model_lineage, model_list
+from jupyter_mlops.core.views.model_details import model_detail, model_lineage, model_list
 from jupyter_mlops.server.base import MlopsHandler
 from jupyter_mlops.server.contract import LineageReply, ModelDetailReply, ModelListReply
 

@@ -10,8 +10,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.run_pages import run_detail, run_page
-from jupyter_mlops.core.workspace import relative_to_root
+from jupyter_mlops.core.paths import relative_to_root
+from jupyter_mlops.core.views.run_pages import run_detail, run_page
 from jupyter_mlops.server.base import MlopsHandler
 from jupyter_mlops.server.contract import ConfigReply, RunDetailReply, RunPageReply
 

@@ -1,0 +1,181 @@
+"""A notebook's runs as pages, and one run in detail, as JSON-ready data for the panel.
+
+The shapes are the ``RunPageReply`` / ``RunDetailReply`` of the server's REST contract
+(``jupyter_mlops/server/contract.py``). A list costs one ``search_runs`` call whatever the
+page size: nothing per row (no artifact listing, no extra run fetch).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from mlflow.entities import Run, ViewType
+from mlflow.exceptions import MlflowException
+
+from jupyter_mlops.core.capture.datasets import data_fingerprints, input_context
+from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.redaction import redact_mapping, redact_text
+from jupyter_mlops.core.store.notebook_store import NotebookStore
+from jupyter_mlops.core.store.queries import notebook_tag_filter
+
+__all__ = ["MAX_PAGE", "run_detail", "run_page", "run_summary"]
+
+MAX_PAGE = 200
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+#: Tags that say where a run came from, shown together as its lineage.
+_LINEAGE_TAGS = (
+    "mlops.notebook.path",
+    "mlops.script.path",
+    "mlops.cell.id",
+    "mlops.cell.execution_count",
+    "mlflow.source.git.commit",
+    "mlops.git.dirty",
+    "mlops.git.branch",
+    "mlops.hidden_state",
+    "mlops.job.name",
+    "mlops.job.id",
+    "mlflow.parentRunId",
+)
+
+
+def _iso(millis: int | None) -> str | None:
+    if not millis:
+        return None
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
+
+
+def _keys(tags: dict[str, str], kind: str) -> list[str]:
+    return [k for k in tags.get(f"mlops.{kind}.keys", "").split(",") if k]
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """One run as a ``RunSummary``."""
+    info, tags = run.info, run.data.tags
+    duration = (
+        (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    )
+    outputs = run.outputs.model_outputs if run.outputs else []
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name or info.run_id[:8],
+        "status": info.status,
+        "start_time": _iso(info.start_time),
+        "end_time": _iso(info.end_time),
+        "duration_s": duration,
+        "params": redact_mapping(run.data.params),
+        "metrics": dict(run.data.metrics),
+        "key_params": _keys(tags, "params"),
+        "key_metrics": _keys(tags, "metrics"),
+        "cell_id": tags.get("mlops.cell.id"),
+        "job_name": tags.get("mlops.job.name"),
+        "has_model": bool(outputs),
+    }
+
+
+def run_page(
+    store: NotebookStore, *, limit: int = 20, page_token: str | None = None
+) -> dict[str, Any]:
+    """The notebook's runs, newest first, ``limit`` at a time (a ``RunPageReply``).
+
+    Raises:
+        MlopsError: USAGE for a limit outside 1..200 or a bad page token;
+            TRACKING_UNAVAILABLE when the store fails.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise MlopsError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", ErrorCode.USAGE)
+    reply: dict[str, Any] = {
+        "notebook": store.notebook_tag,
+        "experiment": store.settings.experiment,
+        "runs": [],
+        "next_page_token": None,
+    }
+    experiment_id = store.experiment_id()
+    if experiment_id is None:  # nothing recorded yet: an empty page, and nothing created
+        return reply
+    query = "" if store.notebook_tag is None else notebook_tag_filter(store.notebook_tag)
+    try:
+        runs = store.client().search_runs(
+            [experiment_id],
+            filter_string=query,
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=limit,
+            order_by=["attributes.start_time DESC", "attributes.run_id ASC"],
+            page_token=page_token or None,
+        )
+    except MlflowException as exc:
+        if "token" in exc.message.lower():
+            raise MlopsError("page_token is not one this server gave", ErrorCode.USAGE) from None
+        raise MlopsError(
+            f"cannot list runs: {exc.message}", ErrorCode.TRACKING_UNAVAILABLE
+        ) from None
+    reply["runs"] = [run_summary(run) for run in runs]
+    token = runs.token
+    reply["next_page_token"] = (token.decode() if isinstance(token, bytes) else token) or None
+    return reply
+
+
+def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") -> dict[str, Any]:
+    """One run with its tags, datasets, artifacts and lineage (a ``RunDetailReply``).
+
+    Raises:
+        MlopsError: NOT_FOUND for a run id that is malformed or not in the store.
+    """
+    if not _RUN_ID.match(run_id):
+        raise MlopsError(f"no run {run_id[:40]!r}: run ids are 32 hex digits", ErrorCode.NOT_FOUND)
+    client = store.client()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise MlopsError(
+            f"no run {run_id} in {store.settings.display_uri}", ErrorCode.NOT_FOUND
+        ) from None
+    tags = run.data.tags
+    fingerprints = data_fingerprints(tags)
+    datasets = []
+    for item in run.inputs.dataset_inputs if run.inputs else []:
+        dataset = item.dataset
+        profile = _json(dataset.profile)
+        schema = _json(dataset.schema).get("mlflow_colspec")
+        datasets.append(
+            {
+                "name": dataset.name,
+                "context": input_context(item),
+                "digest": fingerprints.get(dataset.name, dataset.digest),
+                "rows": profile.get("num_rows"),
+                "columns": len(schema) if isinstance(schema, list) else None,
+            }
+        )
+    artifacts = []
+    for entry in client.list_artifacts(run_id):
+        artifacts.append({"path": entry.path, "is_dir": entry.is_dir, "size": entry.file_size})
+        if entry.is_dir:
+            artifacts.extend(
+                {"path": inner.path, "is_dir": inner.is_dir, "size": inner.file_size}
+                for inner in client.list_artifacts(run_id, entry.path)
+            )
+    url = mlflow_ui_url.rstrip("/")
+    return {
+        **run_summary(run),
+        "experiment_id": run.info.experiment_id,
+        # values masked by name or shape, then inside JSON (mlops.job.parameters)
+        "tags": {k: redact_text(v) for k, v in redact_mapping(tags).items()},
+        "datasets": datasets,
+        "artifacts": artifacts,
+        "lineage": {key: tags[key] for key in _LINEAGE_TAGS if key in tags},
+        "notebook": tags.get("mlops.notebook.path") or tags.get("mlops.script.path"),
+        "commit": tags.get("mlflow.source.git.commit"),
+        "mlflow_url": (
+            f"{url}/#/experiments/{run.info.experiment_id}/runs/{run_id}" if url else None
+        ),
+    }
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
