@@ -6,7 +6,6 @@ with a real ``MlflowClient``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import jupyter_mlops
 from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
 
 # jp_fetch & co (a real Jupyter server per test) and our server fixtures (api, config).
-pytest_plugins = ["pytest_jupyter.jupyter_server", "server_support"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "support.server"]
 
 
 @pytest.fixture(autouse=True)
@@ -75,28 +74,6 @@ def shell(tracking_uri: str) -> Iterator[InteractiveShell]:
     yield ip
     ip.run_line_magic("unload_ext", "jupyter_mlops")
     ip.reset(new_session=False)
-
-
-def runs_of(client: MlflowClient, experiment: str = "tests") -> list[mlflow.entities.Run]:
-    """All runs of ``experiment``, newest first."""
-    found = client.get_experiment_by_name(experiment)
-    assert found is not None, f"experiment {experiment!r} was not created"
-    return list(client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"]))
-
-
-def only_run(client: MlflowClient, experiment: str = "tests") -> mlflow.entities.Run:
-    """The single run of ``experiment`` (fails if there is not exactly one)."""
-    runs = runs_of(client, experiment)
-    assert len(runs) == 1, f"expected one run, found {len(runs)}"
-    return runs[0]
-
-
-def artifact_text(client: MlflowClient, run_id: str, path: str) -> str:
-    """The text of one artifact of a run."""
-    local = client.download_artifacts(
-        run_id, path, dst_path=os.fspath(Path.cwd() / "downloads" / run_id)
-    )
-    return Path(local).read_text(encoding="utf-8")
 
 
 @pytest.fixture

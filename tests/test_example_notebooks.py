@@ -30,8 +30,8 @@ import papermill
 import pytest
 from mlflow import MlflowClient
 
-from conftest import artifact_text, only_run
 from jupyter_mlops import fingerprint
+from support.runs import artifact_text, only_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_notebooks"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))

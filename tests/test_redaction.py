@@ -11,7 +11,6 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from conftest import artifact_text, only_run
 from jupyter_mlops.core.errors import MlopsError
 from jupyter_mlops.core.jobs.workflow import write_workflow
 from jupyter_mlops.core.redaction import (
@@ -25,6 +24,7 @@ from jupyter_mlops.core.redaction import (
     redact_text,
 )
 from jupyter_mlops.core.registry.refs import get_model
+from support.runs import artifact_text, only_run
 
 
 @pytest.mark.parametrize(

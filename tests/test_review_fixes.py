@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 
 import jupyter_mlops
 import jupyter_mlops.core.capture.session
-from conftest import artifact_text, only_run, runs_of
+from support.runs import artifact_text, only_run, runs_of
 
 
 def test_execution_count_is_the_cells_in_number(shell, client):

@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import only_run, runs_of
 from jupyter_mlops.core.capture.hidden_state import (
     CellExecution,
     Finding,
@@ -19,6 +18,7 @@ from jupyter_mlops.core.capture.hidden_state import (
     assess,
     saved_cells,
 )
+from support.runs import only_run, runs_of
 
 CELLS = [NotebookCell(f"c{n}", f"x{n} = {n}\n") for n in range(1, 6)]  # c1 .. c5, in order
 

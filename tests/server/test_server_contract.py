@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from jupyter_mlops.server import contract
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 API_TS = ROOT / "labextension" / "src" / "api.ts"
 
 _SCALARS: dict[Any, str] = {str: "string", int: "number", float: "number", bool: "boolean"}

@@ -25,7 +25,7 @@ import pytest
 
 from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "example_notebooks" / "credit_risk.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

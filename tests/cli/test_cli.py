@@ -10,10 +10,10 @@ import pytest
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from conftest import only_run
+from support.runs import only_run
 
 BIN = Path(sys.executable).parent
-EXAMPLE = Path(__file__).resolve().parents[1] / "example_notebooks" / "credit_risk.ipynb"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_notebooks" / "credit_risk.ipynb"
 TIMEOUT_S = 180
 
 pytestmark = pytest.mark.slow

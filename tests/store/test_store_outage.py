@@ -24,10 +24,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from conftest import only_run
 from jupyter_mlops.core.config import STORE_TIMEOUT_ENV, resolve_settings
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.pending_records import resolve_pending_runs, save_pending
+from support.runs import only_run
 
 MARGIN_S = 4.0  # the cell's own work (files, tags) on a loaded 2-core machine
 

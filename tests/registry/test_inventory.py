@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 import jupyter_mlops
 from jupyter_mlops.core.registry.inventory import INVENTORY_SCHEMA, REQUIRED_FIELDS
-from registry_support import (
+from support.registry import (
     DATA_CELL,
     REGISTER_LINE,
     cli,

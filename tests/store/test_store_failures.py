@@ -21,8 +21,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from mlflow import MlflowClient
 
-from conftest import only_run, runs_of
 from jupyter_mlops.core.errors import ErrorCode
+from support.runs import only_run, runs_of
 
 JUPYTER_MLOPS = str(Path(sys.executable).parent / "jupyter-mlops")
 CELL = "%%mlops run --no-autolog\nexecuted = True"

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from conftest import only_run, runs_of
+from support.runs import only_run, runs_of
 
 RUN_CELL = "%%mlops run --name lineage --no-autolog\nx = 1"
 

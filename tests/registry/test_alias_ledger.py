@@ -23,7 +23,7 @@ from jupyter_mlops.core.registry.alias_ledger import (
     move_alias,
     rollback,
 )
-from registry_support import aliases, cli
+from support.registry import aliases, cli
 
 MODEL = "credit-risk"
 ENTRY_FIELDS = {"time", "actor", "model", "alias", "from_version", "to_version", "reason", "action"}
@@ -441,7 +441,7 @@ def test_concurrent_writers_in_separate_processes_lose_no_entry(store, client, t
     assert times == sorted(times)
     # Moves of one model are serialised by its alias lock (an flock, which is not fair), so
     # one writer may make all its moves before the other gets the lock: no overlap is asserted.
-    # tests/test_alias_ledger_concurrency.py checks the chain under a burst of six writers.
+    # tests/registry/test_alias_ledger_concurrency.py checks the chain under a burst of six writers.
     assert aliases(client, MODEL)["champion"] in {"1", "2", "3"}
 
 

@@ -21,9 +21,9 @@ import pytest
 from mlflow import MlflowClient
 from nbformat import v4
 
-from conftest import artifact_text
 from jupyter_mlops.core.config import ENVIRONMENT_VARIABLES
 from jupyter_mlops.core.jobs.execution import executed_by
+from support.runs import artifact_text
 
 BIN = Path(sys.executable).parent
 

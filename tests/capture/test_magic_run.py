@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import jupyter_mlops
-from conftest import artifact_text, only_run, runs_of
+from support.runs import artifact_text, only_run, runs_of
 
 TRAIN_CELL = """\
 import numpy as np

@@ -15,11 +15,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import jupyter_mlops
-from conftest import artifact_text, only_run, runs_of
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.monitoring.profile import profile_data
 from jupyter_mlops.core.registry.alias_ledger import ledger_entries
-from registry_support import DATA_CELL, REGISTER_LINE, aliases, cli, fit_cell, run_ok
+from support.registry import DATA_CELL, REGISTER_LINE, aliases, cli, fit_cell, run_ok
+from support.runs import artifact_text, only_run, runs_of
 
 
 def assert_nothing_written(client: MlflowClient) -> None:

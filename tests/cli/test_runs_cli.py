@@ -23,7 +23,7 @@ import pytest
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from registry_support import (
+from support.registry import (
     DATA_CELL,
     REGISTER_LINE,
     cli,

@@ -22,16 +22,16 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from conftest import runs_of
 from jupyter_mlops.core.config import (
     ENVIRONMENT_VARIABLES,
     JOB_ID_ENV,
     JOB_NAME_ENV,
     JOB_PARENT_ENV,
 )
-from registry_support import aliases, cli, run_ok
+from support.registry import aliases, cli, run_ok
+from support.runs import runs_of
 
-NOTEBOOK = Path(__file__).parent / "notebooks" / "diabetes_elasticnet.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "diabetes_elasticnet.ipynb"
 MODEL = "diabetes-elasticnet"
 BIN = Path(sys.executable).parent
 TIMEOUT_S = 600

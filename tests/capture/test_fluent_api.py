@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops
-from conftest import artifact_text, only_run, runs_of
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from support.runs import artifact_text, only_run, runs_of
 
 
 @pytest.fixture

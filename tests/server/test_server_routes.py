@@ -13,7 +13,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_mlops
 from jupyter_mlops.server import contract
-from registry_support import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
+from support.registry import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 
 import jupyter_mlops
 from jupyter_mlops.core.registry.lineage.graph import LINEAGE_SCHEMA, LineageGraph
-from registry_support import (
+from support.registry import (
     DATA_CELL,
     REGISTER_LINE,
     cli,

@@ -28,7 +28,6 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 from nbformat import v4
 
-from conftest import artifact_text
 from jupyter_mlops.cli import main
 from jupyter_mlops.core.config import (
     ENVIRONMENT_VARIABLES,
@@ -36,9 +35,10 @@ from jupyter_mlops.core.config import (
     JOB_NAME_ENV,
     JOB_PARENT_ENV,
 )
+from support.runs import artifact_text
 
 BIN = Path(sys.executable).parent
-EXAMPLE = Path(__file__).resolve().parents[1] / "example_notebooks" / "credit_risk.ipynb"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_notebooks" / "credit_risk.ipynb"
 TIMEOUT_S = 240  # for one job, from its start; a healthy one takes 5-40 s
 QUEUE_S = 900  # for a job to get its turn
 WIDTH = 4  # jobs running at once

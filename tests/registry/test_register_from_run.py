@@ -17,9 +17,9 @@ from mlflow import MlflowClient
 
 import jupyter_mlops
 import jupyter_mlops.core.capture.session
-from conftest import runs_of
 from jupyter_mlops.core.registry.run_models import logged_models
-from registry_support import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
+from support.registry import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
+from support.runs import runs_of
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from jupyter_server.auth.authorizer import Authorizer
 from mlflow import MlflowClient
 from tornado.httpclient import HTTPResponse
 
-from conftest import artifact_text
 from jupyter_mlops.server import routes
+from support.runs import artifact_text
 
 _VERBS = ("get", "post", "put", "patch", "delete")
 _SAMPLES = {"run_id": "0" * 32, "name": "credit-risk", "execution_id": "0" * 32}
