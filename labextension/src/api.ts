@@ -236,7 +236,11 @@ function json(method: string, body: unknown): RequestInit {
 export const api = {
   getConfig: (notebook: string, s?: Settings) =>
     requestAPI<ConfigReply>(endpointWithQuery('config', { notebook }), {}, s),
-  listRuns: (notebook: string, page: { limit?: number; pageToken?: string | null } = {}, s?: Settings) =>
+  listRuns: (
+    notebook: string,
+    page: { limit?: number; pageToken?: string | null } = {},
+    s?: Settings
+  ) =>
     requestAPI<RunPageReply>(
       endpointWithQuery('runs', { notebook, limit: page.limit, page_token: page.pageToken }),
       {},

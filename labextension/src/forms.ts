@@ -14,7 +14,9 @@ export interface RegisterFields {
 }
 
 /** Field name -> problem; empty when the form can be sent (the server checks again). */
-export function validateRegisterForm(fields: RegisterFields): Partial<Record<keyof RegisterFields, string>> {
+export function validateRegisterForm(
+  fields: RegisterFields
+): Partial<Record<keyof RegisterFields, string>> {
   const errors: Partial<Record<keyof RegisterFields, string>> = {};
   const name = fields.name.trim();
   if (!name) {
@@ -54,7 +56,10 @@ export function registerBody(runId: string, fields: RegisterFields): RegisterReq
 /** A parameter's value typed in a text box, converted to the JSON the server expects. */
 export type Converted = { ok: true; value: unknown } | { ok: false; error: string };
 
-export function convertParameter(param: Pick<JobParameter, 'name' | 'type' | 'nullable'>, text: string): Converted {
+export function convertParameter(
+  param: Pick<JobParameter, 'name' | 'type' | 'nullable'>,
+  text: string
+): Converted {
   const raw = text.trim();
   const fail = (what: string): Converted => ({ ok: false, error: `${param.name}: ${what}` });
   if (param.nullable && (raw === '' || raw === 'null' || raw === 'None')) {
@@ -62,10 +67,14 @@ export function convertParameter(param: Pick<JobParameter, 'name' | 'type' | 'nu
   }
   switch (param.type) {
     case 'int':
-      return /^[+-]?\d+$/.test(raw) ? { ok: true, value: Number(raw) } : fail(`"${raw}" is not an integer`);
+      return /^[+-]?\d+$/.test(raw)
+        ? { ok: true, value: Number(raw) }
+        : fail(`"${raw}" is not an integer`);
     case 'float': {
       const value = Number(raw);
-      return raw !== '' && Number.isFinite(value) ? { ok: true, value } : fail(`"${raw}" is not a number`);
+      return raw !== '' && Number.isFinite(value)
+        ? { ok: true, value }
+        : fail(`"${raw}" is not a number`);
     }
     case 'bool': {
       const lower = raw.toLowerCase();
@@ -116,14 +125,17 @@ export function parameterText(value: unknown): string {
 }
 
 /** The declaration `NAME:TYPE=DEFAULT` that `POST jobs` takes for one parameter. */
-export function declaration(param: Pick<JobParameter, 'name' | 'type' | 'nullable' | 'default'>): string {
+export function declaration(
+  param: Pick<JobParameter, 'name' | 'type' | 'nullable' | 'default'>
+): string {
   const type = param.type === 'any' ? '' : `:${param.type}${param.nullable ? '?' : ''}`;
   const value = param.default;
   let text: string;
   if (value === null || value === undefined) text = 'null';
   else if (typeof value === 'boolean') text = value ? 'True' : 'False';
   else if (typeof value === 'string' && param.type === 'any') text = JSON.stringify(value);
-  else if (typeof value === 'string') text = value; // str and dates: parse_declaration takes the text as it is
+  else if (typeof value === 'string')
+    text = value; // str and dates: parse_declaration takes the text as it is
   else text = JSON.stringify(value);
   return `${param.name}${type}=${text}`;
 }

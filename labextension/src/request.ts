@@ -80,7 +80,11 @@ export async function requestAPI<T>(
     throw new MlopsApiError(response.status, body.error ?? 'http_error', message);
   }
   if (data === null && text) {
-    throw new MlopsApiError(response.status, 'bad_reply', 'the server sent something other than JSON');
+    throw new MlopsApiError(
+      response.status,
+      'bad_reply',
+      'the server sent something other than JSON'
+    );
   }
   return data as T;
 }

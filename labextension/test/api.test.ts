@@ -10,7 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { api } from '../src/api';
-import { convertParameter, declaration, formatDuration, registerBody, validateRegisterForm } from '../src/forms';
+import {
+  convertParameter,
+  declaration,
+  formatDuration,
+  registerBody,
+  validateRegisterForm
+} from '../src/forms';
 import { endpointWithQuery, MlopsApiError, requestAPI } from '../src/request';
 
 interface Seen {
@@ -30,7 +36,12 @@ before(async () => {
     let body = '';
     request.on('data', chunk => (body += chunk));
     request.on('end', () => {
-      seen.push({ method: request.method ?? '', url: request.url ?? '', body, auth: request.headers.authorization });
+      seen.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        body,
+        auth: request.headers.authorization
+      });
       response.writeHead(reply.status, { 'Content-Type': 'application/json' });
       response.end(reply.body);
     });
@@ -56,23 +67,42 @@ function last(): Seen {
 describe('request layer', () => {
   it('builds query strings with every value encoded and empty ones left out', () => {
     assert.equal(
-      endpointWithQuery('runs', { notebook: 'my dir/a #1.ipynb', limit: 5, page_token: null, x: '' }),
+      endpointWithQuery('runs', {
+        notebook: 'my dir/a #1.ipynb',
+        limit: 5,
+        page_token: null,
+        x: ''
+      }),
       'runs?notebook=my+dir%2Fa+%231.ipynb&limit=5'
     );
     assert.equal(endpointWithQuery('models'), 'models');
   });
 
   it('sends the token and decodes JSON', async () => {
-    reply = { status: 200, body: JSON.stringify({ notebook: 'a.ipynb', experiment: 'a', runs: [], next_page_token: null }) };
+    reply = {
+      status: 200,
+      body: JSON.stringify({
+        notebook: 'a.ipynb',
+        experiment: 'a',
+        runs: [],
+        next_page_token: null
+      })
+    };
     const page = await api.listRuns('dir/a b.ipynb', { limit: 2, pageToken: 'tok=' }, settings);
     assert.equal(page.experiment, 'a');
     assert.equal(last().method, 'GET');
-    assert.equal(last().url, '/base/jupyter-mlops/api/runs?notebook=dir%2Fa+b.ipynb&limit=2&page_token=tok%3D');
+    assert.equal(
+      last().url,
+      '/base/jupyter-mlops/api/runs?notebook=dir%2Fa+b.ipynb&limit=2&page_token=tok%3D'
+    );
     assert.equal(last().auth, 'token secret-token');
   });
 
   it('turns an error reply into MlopsApiError with its code and message', async () => {
-    reply = { status: 404, body: JSON.stringify({ error: 'not_found', message: "no registered model 'credit'" }) };
+    reply = {
+      status: 404,
+      body: JSON.stringify({ error: 'not_found', message: "no registered model 'credit'" })
+    };
     await assert.rejects(api.getModel('credit', 'a.ipynb', settings), (error: unknown) => {
       assert.ok(error instanceof MlopsApiError);
       assert.equal(error.status, 404);
@@ -95,7 +125,10 @@ describe('request layer', () => {
   });
 
   it('reports a server that cannot be reached', async () => {
-    const dead = ServerConnection.makeSettings({ baseUrl: 'http://127.0.0.1:9/', wsUrl: 'ws://127.0.0.1:9/' });
+    const dead = ServerConnection.makeSettings({
+      baseUrl: 'http://127.0.0.1:9/',
+      wsUrl: 'ws://127.0.0.1:9/'
+    });
     await assert.rejects(requestAPI('config', {}, dead), (error: unknown) => {
       assert.ok(error instanceof MlopsApiError);
       assert.equal(error.code, 'network');
@@ -112,17 +145,71 @@ describe('request layer', () => {
 describe('every route function hits its method and path', () => {
   const cases: [string, () => Promise<unknown>, string, string, unknown][] = [
     ['getConfig', () => api.getConfig('a.ipynb', settings), 'GET', '/config?notebook=a.ipynb', ''],
-    ['getRun', () => api.getRun('abc', 'a.ipynb', settings), 'GET', '/runs/abc?notebook=a.ipynb', ''],
-    ['listModels', () => api.listModels('a.ipynb', settings), 'GET', '/models?notebook=a.ipynb', ''],
-    ['getModel', () => api.getModel('risk/x', 'a.ipynb', settings), 'GET', '/models/risk%2Fx?notebook=a.ipynb', ''],
-    ['getLineage', () => api.getLineage('m', '@champion', 'a.ipynb', settings), 'GET', '/lineage?model=m&ref=%40champion&notebook=a.ipynb', ''],
-    ['registerVersion', () => api.registerVersion('m', { run_id: 'r', alias: 'champion' }, 'a.ipynb', settings), 'POST', '/models/m/versions?notebook=a.ipynb', { run_id: 'r', alias: 'champion' }],
+    [
+      'getRun',
+      () => api.getRun('abc', 'a.ipynb', settings),
+      'GET',
+      '/runs/abc?notebook=a.ipynb',
+      ''
+    ],
+    [
+      'listModels',
+      () => api.listModels('a.ipynb', settings),
+      'GET',
+      '/models?notebook=a.ipynb',
+      ''
+    ],
+    [
+      'getModel',
+      () => api.getModel('risk/x', 'a.ipynb', settings),
+      'GET',
+      '/models/risk%2Fx?notebook=a.ipynb',
+      ''
+    ],
+    [
+      'getLineage',
+      () => api.getLineage('m', '@champion', 'a.ipynb', settings),
+      'GET',
+      '/lineage?model=m&ref=%40champion&notebook=a.ipynb',
+      ''
+    ],
+    [
+      'registerVersion',
+      () => api.registerVersion('m', { run_id: 'r', alias: 'champion' }, 'a.ipynb', settings),
+      'POST',
+      '/models/m/versions?notebook=a.ipynb',
+      { run_id: 'r', alias: 'champion' }
+    ],
     ['getJob', () => api.getJob('a.ipynb', settings), 'GET', '/jobs?notebook=a.ipynb', ''],
-    ['saveJob', () => api.saveJob({ notebook: 'a.ipynb', parameters: ['C:float=1.0'] }, settings), 'POST', '/jobs', { notebook: 'a.ipynb', parameters: ['C:float=1.0'] }],
-    ['startExecution', () => api.startExecution({ notebook: 'a.ipynb', parameters: { C: 0.5 } }, settings), 'POST', '/jobs/executions', { notebook: 'a.ipynb', parameters: { C: 0.5 } }],
-    ['listExecutions', () => api.listExecutions('a.ipynb', settings), 'GET', '/jobs/executions?notebook=a.ipynb', ''],
+    [
+      'saveJob',
+      () => api.saveJob({ notebook: 'a.ipynb', parameters: ['C:float=1.0'] }, settings),
+      'POST',
+      '/jobs',
+      { notebook: 'a.ipynb', parameters: ['C:float=1.0'] }
+    ],
+    [
+      'startExecution',
+      () => api.startExecution({ notebook: 'a.ipynb', parameters: { C: 0.5 } }, settings),
+      'POST',
+      '/jobs/executions',
+      { notebook: 'a.ipynb', parameters: { C: 0.5 } }
+    ],
+    [
+      'listExecutions',
+      () => api.listExecutions('a.ipynb', settings),
+      'GET',
+      '/jobs/executions?notebook=a.ipynb',
+      ''
+    ],
     ['getExecution', () => api.getExecution('e1', settings), 'GET', '/jobs/executions/e1', ''],
-    ['cancelExecution', () => api.cancelExecution('e1', settings), 'DELETE', '/jobs/executions/e1', '']
+    [
+      'cancelExecution',
+      () => api.cancelExecution('e1', settings),
+      'DELETE',
+      '/jobs/executions/e1',
+      ''
+    ]
   ];
   for (const [name, call, method, path, body] of cases) {
     it(name, async () => {
@@ -136,11 +223,20 @@ describe('every route function hits its method and path', () => {
 });
 
 describe('register form', () => {
-  const ok = { name: 'credit-risk', alias: 'champion', owner: 'Risk team', purpose: 'scoring', risk_tier: '2' };
+  const ok = {
+    name: 'credit-risk',
+    alias: 'champion',
+    owner: 'Risk team',
+    purpose: 'scoring',
+    risk_tier: '2'
+  };
 
   it('accepts a complete form and builds the body without empty fields', () => {
     assert.deepEqual(validateRegisterForm(ok), {});
-    assert.deepEqual(registerBody('r1', { ...ok, owner: ' ', purpose: '' , alias: ''}), { run_id: 'r1', risk_tier: '2' });
+    assert.deepEqual(registerBody('r1', { ...ok, owner: ' ', purpose: '', alias: '' }), {
+      run_id: 'r1',
+      risk_tier: '2'
+    });
   });
 
   it('names each bad field', () => {
@@ -163,18 +259,33 @@ describe('job parameters', () => {
     assert.deepEqual(convertParameter(p('float'), '0.5'), { ok: true, value: 0.5 });
     assert.deepEqual(convertParameter(p('bool'), 'True'), { ok: true, value: true });
     assert.deepEqual(convertParameter(p('bool'), 'no'), { ok: true, value: false });
-    assert.deepEqual(convertParameter(p('str'), ' keep spaces '), { ok: true, value: ' keep spaces ' });
+    assert.deepEqual(convertParameter(p('str'), ' keep spaces '), {
+      ok: true,
+      value: ' keep spaces '
+    });
     assert.deepEqual(convertParameter(p('list'), '[1, "a"]'), { ok: true, value: [1, 'a'] });
     assert.deepEqual(convertParameter(p('dict'), '{"a": 1}'), { ok: true, value: { a: 1 } });
     assert.deepEqual(convertParameter(p('date'), '2024-01-31'), { ok: true, value: '2024-01-31' });
-    assert.deepEqual(convertParameter(p('datetime'), '2024-01-31T10:00'), { ok: true, value: '2024-01-31T10:00' });
+    assert.deepEqual(convertParameter(p('datetime'), '2024-01-31T10:00'), {
+      ok: true,
+      value: '2024-01-31T10:00'
+    });
     assert.deepEqual(convertParameter(p('int', true), ''), { ok: true, value: null });
     assert.deepEqual(convertParameter(p('any'), '[1]'), { ok: true, value: [1] });
     assert.deepEqual(convertParameter(p('any'), 'plain text'), { ok: true, value: 'plain text' });
   });
 
   it('refuses bad values with the parameter named', () => {
-    for (const [type, text] of [['int', '1.5'], ['int', ''], ['float', 'abc'], ['bool', 'maybe'], ['list', '{"a": 1}'], ['dict', '[1]'], ['date', '31/01/2024'], ['datetime', '2024-01-31']]) {
+    for (const [type, text] of [
+      ['int', '1.5'],
+      ['int', ''],
+      ['float', 'abc'],
+      ['bool', 'maybe'],
+      ['list', '{"a": 1}'],
+      ['dict', '[1]'],
+      ['date', '31/01/2024'],
+      ['datetime', '2024-01-31']
+    ]) {
       const result = convertParameter(p(type), text);
       assert.equal(result.ok, false, `${type} ${text}`);
       if (!result.ok) assert.match(result.error, /^x: /);
@@ -182,11 +293,26 @@ describe('job parameters', () => {
   });
 
   it('writes declarations POST jobs understands', () => {
-    assert.equal(declaration({ name: 'C', type: 'float', nullable: false, default: 1 }), 'C:float=1');
-    assert.equal(declaration({ name: 'flag', type: 'bool', nullable: false, default: true }), 'flag:bool=True');
-    assert.equal(declaration({ name: 's', type: 'str', nullable: false, default: 'a b' }), 's:str=a b');
-    assert.equal(declaration({ name: 'd', type: 'date', nullable: false, default: '2024-01-31' }), 'd:date=2024-01-31');
-    assert.equal(declaration({ name: 'n', type: 'int', nullable: true, default: null }), 'n:int?=null');
+    assert.equal(
+      declaration({ name: 'C', type: 'float', nullable: false, default: 1 }),
+      'C:float=1'
+    );
+    assert.equal(
+      declaration({ name: 'flag', type: 'bool', nullable: false, default: true }),
+      'flag:bool=True'
+    );
+    assert.equal(
+      declaration({ name: 's', type: 'str', nullable: false, default: 'a b' }),
+      's:str=a b'
+    );
+    assert.equal(
+      declaration({ name: 'd', type: 'date', nullable: false, default: '2024-01-31' }),
+      'd:date=2024-01-31'
+    );
+    assert.equal(
+      declaration({ name: 'n', type: 'int', nullable: true, default: null }),
+      'n:int?=null'
+    );
     assert.equal(declaration({ name: 'a', type: 'any', nullable: false, default: [1] }), 'a=[1]');
   });
 
