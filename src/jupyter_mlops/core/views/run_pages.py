@@ -1,7 +1,7 @@
 """A notebook's runs as pages, and one run in detail, as JSON-ready data for the panel.
 
 The shapes are the ``RunPageReply`` / ``RunDetailReply`` of the server's REST contract
-(``jupyter_mlops/server/contract.py``). A list costs one ``search_runs`` call whatever the
+(``jupyter_mlops/core/types.py``). A list costs one ``search_runs`` call whatever the
 page size: nothing per row (no artifact listing, no extra run fetch).
 """
 
