@@ -49,6 +49,7 @@ __all__ = [
     "RunSummary",
 ]
 
+
 class ErrorReply(TypedDict):
     """Body of every 4xx/5xx reply: ``error`` is the :class:`ErrorCode` slug."""
 
