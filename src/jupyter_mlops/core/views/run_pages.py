@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.capture.datasets import data_fingerprints, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.redaction import redact_mapping, redact_text
+from jupyter_mlops.core.redaction import MASK, looks_like_secret, redact_mapping, redact_text
 from jupyter_mlops.core.store.notebook_store import NotebookStore
 from jupyter_mlops.core.store.queries import notebook_tag_filter
 from jupyter_mlops.core.types import (
@@ -60,6 +60,13 @@ def _keys(tags: dict[str, str], kind: str) -> list[str]:
     return [k for k in tags.get(f"mlops.{kind}.keys", "").split(",") if k]
 
 
+def _masked(value: str | None) -> str | None:
+    """A tag value as replies show it: secrets masked (as ``tags`` of a run detail)."""
+    if value is None:
+        return None
+    return MASK if looks_like_secret(value) else redact_text(value)
+
+
 def run_summary(run: Run) -> RunSummary:
     """One run as a ``RunSummary``."""
     info, tags = run.info, run.data.tags
@@ -79,7 +86,7 @@ def run_summary(run: Run) -> RunSummary:
         "key_params": _keys(tags, "params"),
         "key_metrics": _keys(tags, "metrics"),
         "cell_id": tags.get("mlops.cell.id"),
-        "job_name": tags.get("mlops.job.name"),
+        "job_name": _masked(tags.get("mlops.job.name")),
         "has_model": bool(outputs),
     }
 
