@@ -1,6 +1,6 @@
 /**
  * The REST contract of the server extension, mirrored field for field from
- * `src/jupyter_mlops/server/contract.py` (tests/test_server_contract.py compares the two),
+ * `src/jupyter_mlops/core/types.py` (tests/server/test_server_contract.py compares the two),
  * and one typed function per route (the forms' helpers are in forms.ts).
  */
 import { ServerConnection } from '@jupyterlab/services';

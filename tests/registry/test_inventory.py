@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,7 +23,14 @@ import pytest
 from mlflow import MlflowClient
 
 import jupyter_mlops
-from jupyter_mlops.core.registry.inventory import INVENTORY_SCHEMA, REQUIRED_FIELDS
+from jupyter_mlops.core.registry.inventory import (
+    INVENTORY_SCHEMA,
+    REQUIRED_FIELDS,
+    InventoryRow,
+    build_inventory,
+    inventory_rows,
+)
+from jupyter_mlops.core.types import ModelRow
 from support.registry import (
     DATA_CELL,
     REGISTER_LINE,
@@ -311,3 +318,17 @@ def test_command_line_program_reads_the_store_from_the_environment(registry, tmp
     ]
     assert result.stderr.splitlines()[-1].startswith("jupyter-mlops: error: 2 of 3 model(s)")
     assert "Traceback" not in result.stderr
+
+
+def test_one_row_shape_the_rows_json_is_the_rest_contracts_model_row(registry):
+    """InventoryRow's fields are ModelRow's keys, in order, and ``to_dict`` writes exactly them."""
+    assert [f.name for f in fields(InventoryRow)] == list(ModelRow.__annotations__)
+    rows = build_inventory(MlflowClient(registry.uri), "store").rows
+    assert [list(row.to_dict()) for row in rows] == [list(ModelRow.__annotations__)] * len(rows)
+
+
+def test_rows_of_named_models_are_the_inventorys_rows(registry):
+    client = MlflowClient(registry.uri)
+    whole = build_inventory(client, "store").rows
+    picked = inventory_rows(client, ["credit-risk", "bare", "no-such-model", "credit-risk"])
+    assert picked == tuple(row for row in whole if row.name in ("bare", "credit-risk"))

@@ -1,4 +1,4 @@
-"""The REST contract is written once, in ``server/contract.py``; ``labextension/src/api.ts``
+"""The REST contract is written once, in ``core/types.py``; ``labextension/src/api.ts``
 mirrors it. This test reads both and fails on any interface, field, optionality or type that
 differs, so neither side can drift."""
 
@@ -9,7 +9,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from jupyter_mlops.server import contract
+from jupyter_mlops.core import types as contract
+from jupyter_mlops.server import contract as server_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 API_TS = ROOT / "labextension" / "src" / "api.ts"
@@ -102,7 +103,7 @@ def test_every_contract_model_is_mirrored_field_for_field_in_api_ts():
     assert not missing, f"api.ts lacks interfaces for {missing}"
     for name, expected in python.items():
         assert typescript[name] == expected, (
-            f"{name}: contract.py {expected} != api.ts {typescript[name]}"
+            f"{name}: core/types.py {expected} != api.ts {typescript[name]}"
         )
 
 
@@ -122,3 +123,11 @@ def test_the_parser_sees_a_difference():
     assert shapes["RegisterRequest"]["alias"] == ("null | string", True)
     assert _normalise_ts("number | null") == _normalise_ts("null|number")
     assert _normalise_ts("string | null") != shapes["RunSummary"]["duration_s"][0]
+
+
+def test_the_server_reexports_the_one_definition():
+    """``server/contract.py`` declares no model of its own: each name is core's object."""
+    for name in contract.__all__:
+        assert getattr(server_contract, name) is getattr(contract, name), name
+    assert set(contract.__all__) <= set(server_contract.__all__)
+    assert _typed_dicts(), "the parser found no TypedDict in core/types.py"

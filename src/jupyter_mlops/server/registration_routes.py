@@ -45,7 +45,7 @@ class VersionsHandler(MlopsHandler):
             "version": done.version,
             "run_id": done.run_id,
             "model_uri": done.model_uri,
-            "alias": done.alias.to_dict() if done.alias else None,  # type: ignore[typeddict-item]
+            "alias": done.alias.to_dict() if done.alias else None,
             "summary": done.summary(),
             "warnings": list(done.warnings),
         }

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from jupyter_mlops.core.views.model_details import model_detail, model_lineage, model_list
 from jupyter_mlops.server.base import MlopsHandler
-from jupyter_mlops.server.contract import LineageReply, ModelDetailReply, ModelListReply
 
 __all__ = ["ROUTES"]
 
@@ -19,7 +17,7 @@ class ModelsHandler(MlopsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        models = cast(ModelListReply, await asyncio.to_thread(model_list, self.store()))
+        models = await asyncio.to_thread(model_list, self.store(), root=self.root_dir)
         self.reply(models)
 
 
@@ -27,7 +25,7 @@ class ModelHandler(MlopsHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        detail = cast(ModelDetailReply, await asyncio.to_thread(model_detail, self.store(), name))
+        detail = await asyncio.to_thread(model_detail, self.store(), name, root=self.root_dir)
         self.reply(detail)
 
 
@@ -37,7 +35,7 @@ class LineageHandler(MlopsHandler):
     async def get(self) -> None:
         model = self.required_argument("model")
         ref = self.get_query_argument("ref", "") or None
-        graph = cast(LineageReply, await asyncio.to_thread(model_lineage, self.store(), model, ref))
+        graph = await asyncio.to_thread(model_lineage, self.store(), model, ref, root=self.root_dir)
         self.reply(graph)
 
 

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.paths import relative_to_root
+from jupyter_mlops.core.views.notebook_config import notebook_config
 from jupyter_mlops.core.views.run_pages import run_detail, run_page
 from jupyter_mlops.server.base import MlopsHandler
-from jupyter_mlops.server.contract import ConfigReply, RunDetailReply, RunPageReply
 
 __all__ = ["ROUTES"]
 
@@ -23,17 +21,8 @@ class ConfigHandler(MlopsHandler):
     @authorized
     def get(self) -> None:
         store = self.store(required=True)
-        settings = store.settings
-        reply: ConfigReply = {
-            "notebook": store.notebook_tag,
-            "tracking_uri": settings.display_uri,
-            "tracking_uri_source": settings.tracking_uri_source,
-            "experiment": settings.experiment,
-            "experiment_source": settings.experiment_source,
-            "project_root": relative_to_root(self.root_dir, settings.project_root),
-            "store_exists": store.exists,
-            "mlflow_ui_url": self.mlops_settings.mlflow_ui_url or None,
-        }
+        ui = self.mlops_settings.mlflow_ui_url
+        reply = notebook_config(store, root=self.root_dir, mlflow_ui_url=ui)
         self.reply(reply)
 
 
@@ -48,9 +37,8 @@ class RunsHandler(MlopsHandler):
             raise MlopsError(f"limit must be a number, not {text!r}", ErrorCode.USAGE) from None
         token = self.get_query_argument("page_token", "") or None
         store = self.store(required=True)
-        page = cast(
-            RunPageReply, await asyncio.to_thread(run_page, store, limit=limit, page_token=token)
-        )
+        root = self.root_dir
+        page = await asyncio.to_thread(run_page, store, root=root, limit=limit, page_token=token)
         self.reply(page)
 
 
@@ -59,9 +47,8 @@ class RunHandler(MlopsHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         ui, store = self.mlops_settings.mlflow_ui_url, self.store()
-        detail = cast(
-            RunDetailReply, await asyncio.to_thread(run_detail, store, run_id, mlflow_ui_url=ui)
-        )
+        root = self.root_dir
+        detail = await asyncio.to_thread(run_detail, store, run_id, root=root, mlflow_ui_url=ui)
         self.reply(detail)
 
 

@@ -23,7 +23,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from mlflow import MlflowClient
@@ -34,6 +34,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.registry.alias_lock import model_lock
 from jupyter_mlops.core.registry.refs import check_name, get_model, model_versions, suggest
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.types import LedgerEntry
 
 __all__ = [
     "LEDGER_PREFIX",
@@ -70,11 +71,18 @@ class AliasMove:
         """The entry's time as an aware UTC datetime."""
         return datetime.fromisoformat(self.time)
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> LedgerEntry:
         """The entry as JSON-ready values (without its storage key)."""
-        data = asdict(self)
-        data.pop("key")
-        return data
+        return {
+            "time": self.time,
+            "actor": self.actor,
+            "model": self.model,
+            "alias": self.alias,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "reason": self.reason,
+            "action": self.action,
+        }
 
 
 def ledger_entries(client: MlflowClient, model: str, alias: str | None = None) -> list[AliasMove]:

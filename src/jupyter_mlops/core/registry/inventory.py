@@ -11,7 +11,8 @@ import csv
 import html
 import io
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,8 +23,17 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.capture.datasets import data_fingerprints
 from jupyter_mlops.core.capture.job_context import JOB_OUTCOME_TAG, JOB_RUN_TAG
 from jupyter_mlops.core.registry.lineage.graph import utc_iso, validation_status
+from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.types import ModelRow
 
-__all__ = ["INVENTORY_SCHEMA", "REQUIRED_FIELDS", "Inventory", "InventoryRow", "build_inventory"]
+__all__ = [
+    "INVENTORY_SCHEMA",
+    "REQUIRED_FIELDS",
+    "Inventory",
+    "InventoryRow",
+    "build_inventory",
+    "inventory_rows",
+]
 
 INVENTORY_SCHEMA = "jupyter-mlops/inventory/1"
 #: What every model must have; ``--strict`` fails when any is missing.
@@ -34,7 +44,8 @@ _KEY_METRICS = 4
 
 @dataclass(frozen=True)
 class InventoryRow:
-    """One registered model as the inventory reports it."""
+    """One registered model as the inventory reports it; its JSON form is the REST contract's
+    :class:`~jupyter_mlops.core.types.ModelRow` (:meth:`to_dict`), the one written shape."""
 
     name: str
     latest_version: str | None
@@ -58,6 +69,26 @@ class InventoryRow:
         """True when no required field is missing."""
         return not self.missing
 
+    def to_dict(self) -> ModelRow:
+        """The row as JSON-ready data (``GET models``, ``inventory --format json``)."""
+        return {
+            "name": self.name,
+            "latest_version": self.latest_version,
+            "aliases": dict(self.aliases),
+            "owner": self.owner,
+            "purpose": self.purpose,
+            "risk_tier": self.risk_tier,
+            "training_data": dict(self.training_data),
+            "source_notebook": self.source_notebook,
+            "source_cell": self.source_cell,
+            "source_run_id": self.source_run_id,
+            "registered": self.registered,
+            "key_metrics": dict(self.key_metrics),
+            "validation": self.validation,
+            "missing": list(self.missing),
+            "failed_jobs": list(self.failed_jobs),
+        }
+
 
 @dataclass(frozen=True)
 class Inventory:
@@ -80,7 +111,7 @@ class Inventory:
                 "generated": self.generated,
                 "store": self.store,
                 "required_fields": list(REQUIRED_FIELDS),
-                "models": [asdict(row) | {"missing": list(row.missing)} for row in self.rows],
+                "models": [row.to_dict() for row in self.rows],
             },
             indent=2,
         )
@@ -176,6 +207,19 @@ def build_inventory(client: MlflowClient, store: str) -> Inventory:
             break
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Inventory(tuple(sorted(rows, key=lambda r: r.name)), generated, store)
+
+
+def inventory_rows(client: MlflowClient, names: Iterable[str]) -> tuple[InventoryRow, ...]:
+    """The inventory rows of the models ``names`` only (one search per name; unknown names and
+    prompts are left out), sorted by name: what :func:`build_inventory` reports for them."""
+    failed = _failed_jobs(client)
+    rows = [
+        _row(model, failed)
+        for name in sorted(set(names))
+        for model in client.search_registered_models(filter_string=f"name = {quoted(name)}")
+        if model.name == name and not _is_prompt(model)
+    ]
+    return tuple(rows)
 
 
 def _is_prompt(model: RegisteredModel) -> bool:

@@ -1,7 +1,7 @@
 """A notebook's runs as pages, and one run in detail, as JSON-ready data for the panel.
 
 The shapes are the ``RunPageReply`` / ``RunDetailReply`` of the server's REST contract
-(``jupyter_mlops/server/contract.py``). A list costs one ``search_runs`` call whatever the
+(``jupyter_mlops/core/types.py``). A list costs one ``search_runs`` call whatever the
 page size: nothing per row (no artifact listing, no extra run fetch).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Run, ViewType
@@ -17,9 +18,17 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.capture.datasets import data_fingerprints, input_context
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.redaction import redact_mapping, redact_text
+from jupyter_mlops.core.redaction import MASK, looks_like_secret, redact_mapping, redact_text
 from jupyter_mlops.core.store.notebook_store import NotebookStore
 from jupyter_mlops.core.store.queries import notebook_tag_filter
+from jupyter_mlops.core.types import (
+    ArtifactEntry,
+    DatasetEntry,
+    RunDetailReply,
+    RunPageReply,
+    RunSummary,
+)
+from jupyter_mlops.core.views.served_paths import served_notebook, served_path
 
 __all__ = ["MAX_PAGE", "run_detail", "run_page", "run_summary"]
 
@@ -51,7 +60,14 @@ def _keys(tags: dict[str, str], kind: str) -> list[str]:
     return [k for k in tags.get(f"mlops.{kind}.keys", "").split(",") if k]
 
 
-def run_summary(run: Run) -> dict[str, Any]:
+def _masked(value: str | None) -> str | None:
+    """A tag value as replies show it: secrets masked (as ``tags`` of a run detail)."""
+    if value is None:
+        return None
+    return MASK if looks_like_secret(value) else redact_text(value)
+
+
+def run_summary(run: Run) -> RunSummary:
     """One run as a ``RunSummary``."""
     info, tags = run.info, run.data.tags
     duration = (
@@ -70,15 +86,16 @@ def run_summary(run: Run) -> dict[str, Any]:
         "key_params": _keys(tags, "params"),
         "key_metrics": _keys(tags, "metrics"),
         "cell_id": tags.get("mlops.cell.id"),
-        "job_name": tags.get("mlops.job.name"),
+        "job_name": _masked(tags.get("mlops.job.name")),
         "has_model": bool(outputs),
     }
 
 
 def run_page(
-    store: NotebookStore, *, limit: int = 20, page_token: str | None = None
-) -> dict[str, Any]:
-    """The notebook's runs, newest first, ``limit`` at a time (a ``RunPageReply``).
+    store: NotebookStore, *, root: Path, limit: int = 20, page_token: str | None = None
+) -> RunPageReply:
+    """The notebook's runs, newest first, ``limit`` at a time (its path relative to the
+    server's ``root``).
 
     Raises:
         MlopsError: USAGE for a limit outside 1..200 or a bad page token;
@@ -86,8 +103,8 @@ def run_page(
     """
     if not 1 <= limit <= MAX_PAGE:
         raise MlopsError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", ErrorCode.USAGE)
-    reply: dict[str, Any] = {
-        "notebook": store.notebook_tag,
+    reply: RunPageReply = {
+        "notebook": served_notebook(root, store),
         "experiment": store.settings.experiment,
         "runs": [],
         "next_page_token": None,
@@ -117,8 +134,11 @@ def run_page(
     return reply
 
 
-def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") -> dict[str, Any]:
-    """One run with its tags, datasets, artifacts and lineage (a ``RunDetailReply``).
+def run_detail(
+    store: NotebookStore, run_id: str, *, root: Path, mlflow_ui_url: str = ""
+) -> RunDetailReply:
+    """One run with its tags, datasets, artifacts and lineage; tag values masked (as
+    recorded otherwise), its notebook relative to the server's ``root``.
 
     Raises:
         MlopsError: NOT_FOUND for a run id that is malformed or not in the store.
@@ -134,7 +154,7 @@ def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") ->
         ) from None
     tags = run.data.tags
     fingerprints = data_fingerprints(tags)
-    datasets = []
+    datasets: list[DatasetEntry] = []
     for item in run.inputs.dataset_inputs if run.inputs else []:
         dataset = item.dataset
         profile = _json(dataset.profile)
@@ -148,7 +168,7 @@ def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") ->
                 "columns": len(schema) if isinstance(schema, list) else None,
             }
         )
-    artifacts = []
+    artifacts: list[ArtifactEntry] = []
     for entry in client.list_artifacts(run_id):
         artifacts.append({"path": entry.path, "is_dir": entry.is_dir, "size": entry.file_size})
         if entry.is_dir:
@@ -157,15 +177,17 @@ def run_detail(store: NotebookStore, run_id: str, *, mlflow_ui_url: str = "") ->
                 for inner in client.list_artifacts(run_id, entry.path)
             )
     url = mlflow_ui_url.rstrip("/")
+    # values masked by name or shape, then inside JSON (mlops.job.parameters)
+    masked = {k: redact_text(v) for k, v in redact_mapping(tags).items()}
+    source = tags.get("mlops.notebook.path") or tags.get("mlops.script.path")
     return {
         **run_summary(run),
         "experiment_id": run.info.experiment_id,
-        # values masked by name or shape, then inside JSON (mlops.job.parameters)
-        "tags": {k: redact_text(v) for k, v in redact_mapping(tags).items()},
+        "tags": masked,
         "datasets": datasets,
         "artifacts": artifacts,
-        "lineage": {key: tags[key] for key in _LINEAGE_TAGS if key in tags},
-        "notebook": tags.get("mlops.notebook.path") or tags.get("mlops.script.path"),
+        "lineage": {key: masked[key] for key in _LINEAGE_TAGS if key in masked},
+        "notebook": served_path(root, store, source),
         "commit": tags.get("mlflow.source.git.commit"),
         "mlflow_url": (
             f"{url}/#/experiments/{run.info.experiment_id}/runs/{run_id}" if url else None
