@@ -41,7 +41,7 @@ from jupyter_mlops.core.jobs.execution import NotebookExecution
 from jupyter_mlops.core.jobs.model import ExecutionOutcome, JobResult, Outcome, PreparedJob
 from jupyter_mlops.core.jobs.output_paths import writable_path
 from jupyter_mlops.core.jobs.parameters.reassignment import check_reassignments
-from jupyter_mlops.core.jobs.parameters.values import resolve_values
+from jupyter_mlops.core.jobs.parameters.values import load_parameter_file, resolve_values
 from jupyter_mlops.core.jobs.record import JobRecord
 from jupyter_mlops.core.jobs.temp_folders import private_folder
 from jupyter_mlops.core.paths import safe_file_name
@@ -51,42 +51,10 @@ __all__ = [
     "JobResult",
     "JobRun",
     "PreparedJob",
-    "load_parameter_file",
     "prepare_job",
 ]
 
 _STORE_HINT = "pass another one with --tracking-uri or set MLFLOW_TRACKING_URI"
-
-
-def load_parameter_file(path: Path) -> dict[str, Any]:
-    """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
-
-    Raises:
-        MlopsError: USAGE when missing, unreadable or not a YAML mapping.
-    """
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.USAGE) from exc
-    except OSError as exc:
-        raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MlopsError(
-            f"parameter file {path} is not valid YAML: {str(exc).splitlines()[0]}",
-            ErrorCode.USAGE,
-        ) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise MlopsError(
-            f"parameter file {path} must be a mapping of parameter names to values",
-            ErrorCode.USAGE,
-        )
-    return data
 
 
 def prepare_job(
