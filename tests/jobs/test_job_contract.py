@@ -30,11 +30,8 @@ from jupyter_mlops.core.jobs.contract import (
     write_notebook,
 )
 from jupyter_mlops.core.jobs.parameters.cell import parse_parameter_cell
-from jupyter_mlops.core.jobs.parameters.values import (
-    ParameterSpec,
-    parse_declaration,
-    resolve_values,
-)
+from jupyter_mlops.core.jobs.parameters.declare import parse_declaration
+from jupyter_mlops.core.jobs.parameters.values import ParameterSpec, resolve_values
 
 BIN = Path(sys.executable).parent
 

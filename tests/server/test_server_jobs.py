@@ -259,3 +259,17 @@ async def test_a_reassigned_parameter_is_refused_and_named(api, job_notebook, jp
     assert not (jp_root_dir / "build").exists()
     client = MlflowClient(f"sqlite:///{jp_root_dir / 'mlflow.db'}")
     assert not client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+async def test_an_execution_that_cannot_start_ends_with_a_job_outcome(api, job_notebook):
+    """Its run cannot be created (the project's store is not a database): the reply ends
+    FAILED with the outcome ``error``, one of the job outcomes, and says why."""
+    await _make_job(api)
+    (job_notebook.parent / "mlflow.db").write_text("not a database", encoding="utf-8")
+    status, started = await api("POST", "jobs", "executions", body={"notebook": "job.ipynb"})
+    assert status == 201, started
+    done = await _wait(api, started["id"], until=("FINISHED", "FAILED", "KILLED"), seconds=60)
+    assert done["status"] == "FAILED", done
+    assert done["outcome"] == "error", done
+    assert done["run_id"] is None and "not a database" in done["message"], done
+    assert any("could not run the job" in line for line in done["log_tail"]), done["log_tail"]

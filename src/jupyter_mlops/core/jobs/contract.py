@@ -20,19 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.jobs.parameters.cell import (
-    char_column,
-    is_plain_assignments,
-    parse_parameter_cell,
-    read_parameter_cell,
+from jupyter_mlops.core.jobs.parameters.cell import is_plain_assignments, read_parameter_cell
+from jupyter_mlops.core.jobs.parameters.declare import (
+    declaration_name,
+    declare_in_cell,
+    parse_declaration,
 )
 from jupyter_mlops.core.jobs.parameters.reassignment import Reassignment, find_reassignments
-from jupyter_mlops.core.jobs.parameters.values import (
-    ParameterSpec,
-    format_value,
-    parse_declaration,
-    render_parameter_line,
-)
+from jupyter_mlops.core.jobs.parameters.values import ParameterSpec, format_value
 
 __all__ = [
     "CONTRACT_SCHEMA",
@@ -128,7 +123,7 @@ class JobContract:
             rows = [("name", "type", "default", "help")] + [
                 (
                     p.name,
-                    _type_name(p),
+                    p.declared_type,
                     f"= {p.expression}" if p.expression else format_value(p.python_default()),
                     p.help,
                 )
@@ -303,7 +298,7 @@ def init_job(
     changes: list[str] = []
     previous = job_contract(path, notebook)
     specs = [
-        parse_declaration(text, previous.parameter(_declared_name(text))) for text in declarations
+        parse_declaration(text, previous.parameter(declaration_name(text))) for text in declarations
     ]
     for value, what in ((name, "job name"), (model, "model name")):
         if value is not None and (not value.strip() or "/" in value or value != value.strip()):
@@ -316,7 +311,7 @@ def init_job(
         index = _adopt_or_create(notebook, specs, changes)
     if index is not None and specs:
         cell = notebook.cells[index]
-        cell["source"] = _apply_declarations(_source(cell), specs, changes)
+        cell["source"] = declare_in_cell(_source(cell), specs, changes)
     contract = job_contract(path, _without_contract(notebook))
     contract = replace(
         contract,
@@ -388,71 +383,6 @@ def _adopt_or_create(
     notebook.cells.insert(first_code, cell)
     changes.append(f"created a parameters cell at position {first_code + 1}")
     return first_code
-
-
-def _type_name(spec: ParameterSpec) -> str:
-    return spec.type + ("?" if spec.nullable else "")
-
-
-def _declared_name(text: str) -> str:
-    return text.partition("=")[0].partition(":")[0].strip()
-
-
-def _apply_declarations(
-    source: str, declarations: Sequence[ParameterSpec], changes: list[str]
-) -> str:
-    """Rewrite the assignment of each declared parameter in place (only the statement: a
-    comment after it or another statement on the same line stays), appending new ones."""
-    import ast
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise MlopsError(
-            f"the parameters cell does not parse ({exc.msg}, line {exc.lineno}); fix it first",
-            ErrorCode.USAGE,
-        ) from exc
-    lines = source.splitlines()
-    starts = [0]
-    for line in source.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-
-    def offset(lineno: int, byte_col: int) -> int:
-        return starts[lineno - 1] + char_column(lines, lineno, byte_col)
-
-    spans: dict[str, tuple[int, int, ast.stmt]] = {}
-    for node in tree.body:
-        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-        if isinstance(target, ast.Name):
-            begin = offset(node.lineno, node.col_offset)
-            end = offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
-            spans[target.id] = (begin, end, node)
-    old = {p.name: p for p in parse_parameter_cell(source)}
-    edits: list[tuple[int, int, str]] = []
-    appended: list[str] = []
-    for spec in declarations:
-        shown = format_value(spec.python_default())
-        if spec.name in spans:
-            begin, end, node = spans[spec.name]
-            text = render_parameter_line(replace(spec, help=""))
-            help_text = old[spec.name].help if spec.name in old else ""
-            rest = source[end:].split("\n", 1)[0]
-            if help_text and (node.end_lineno or 0) > node.lineno and not rest.strip():
-                text += f"  # {help_text}"  # it was inside the value we replace
-            edits.append((begin, end, text))
-            changes.append(f"set parameter {spec.name} ({_type_name(spec)}) = {shown}")
-        else:
-            appended.append(render_parameter_line(spec))
-            changes.append(f"added parameter {spec.name} ({_type_name(spec)}) = {shown}")
-    for begin, end, text in sorted(edits, reverse=True):
-        source = source[:begin] + text + source[end:]
-    if appended:
-        source = source.rstrip("\n") + ("\n" if source.strip() else "") + "\n".join(appended)
-    if any(d.type in ("date", "datetime") for d in declarations) and not any(
-        line.strip() == "import datetime" for line in source.splitlines()
-    ):
-        source = "import datetime\n" + source
-    return source
 
 
 def write_notebook(notebook: Any, path: Path) -> None:

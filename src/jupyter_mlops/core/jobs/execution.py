@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,56 +37,17 @@ from jupyter_mlops.core.jobs.engine import (
     is_user_code_cell,
     register_engine,
 )
+from jupyter_mlops.core.jobs.model import CellFailure, ExecutionOutcome, Outcome
 from jupyter_mlops.core.jobs.temp_folders import private_folder
 
 __all__ = [
     "EXECUTION_METADATA",
-    "CellFailure",
-    "ExecutionOutcome",
     "NotebookExecution",
     "execute_notebook",
     "executed_by",
 ]
 
 _GRACE_S = 10.0  # after an interrupt, how long the kernel may take before it is killed
-
-
-@dataclass(frozen=True)
-class CellFailure:
-    """The cell that failed: its position, execution count, id and error."""
-
-    index: int  # 0-based position among the executed notebook's code cells
-    execution_count: int | None
-    cell_id: str | None
-    ename: str
-    evalue: str
-    first_line: str  # the cell's first source line, to recognise it
-
-    def describe(self) -> str:
-        """One readable line: which cell, and what it raised."""
-        count = f" [{self.execution_count}]" if self.execution_count is not None else ""
-        return (
-            f"code cell {self.index + 1}{count} ({self.first_line!r}) failed: "
-            f"{self.ename}: {self.evalue}".rstrip(": ")
-        )
-
-
-@dataclass(frozen=True)
-class ExecutionOutcome:
-    """How an execution ended.
-
-    ``kind`` is one of ``succeeded``, ``cell_failed``, ``kernel_died``, ``cancelled`` (with
-    the ``reason`` given to :meth:`NotebookExecution.cancel`) and ``error`` (papermill or
-    the kernel could not run the notebook at all).
-    """
-
-    kind: str
-    output: Path
-    cells_done: int
-    cells_total: int
-    failure: CellFailure | None = None
-    reason: str | None = None
-    message: str = ""
 
 
 class NotebookExecution:
@@ -117,7 +77,7 @@ class NotebookExecution:
         self.cells_done = 0
         self.cells_total = 0
         self._client: Any = None  # papermill's NotebookClient, once created
-        self._cancel_reason: str | None = None
+        self._cancel_reason: Outcome | None = None
         self._cancelled_at: float | None = None
         self._killed = False
         self._outcome: ExecutionOutcome | None = None
@@ -136,16 +96,17 @@ class NotebookExecution:
         self._thread.start()
         return self
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: Outcome) -> None:
         """Stop the execution: interrupt the kernel now, kill it after a grace period (see
-        :meth:`wait`). Safe to call from a signal handler and more than once."""
+        :meth:`wait`). Safe to call from a signal handler and more than once; the first
+        ``reason`` becomes the outcome."""
         if self._cancel_reason is None:
             self._cancel_reason = reason
             self._cancelled_at = time.monotonic()
         self._signal_kernel(signal.SIGINT)
 
     @property
-    def cancel_reason(self) -> str | None:
+    def cancel_reason(self) -> Outcome | None:
         """Why :meth:`cancel` was called, None when it was not."""
         return self._cancel_reason
 
@@ -213,30 +174,44 @@ class NotebookExecution:
                 engine_name=ENGINE_NAME,
                 jupyter_mlops_hooks=self,
             )
-            self._finish("succeeded")
+            self._finish(Outcome.SUCCEEDED)
         except papermill.PapermillExecutionError as exc:
             if self._cancel_reason is not None:
-                self._finish("cancelled")
+                self._finish_cancelled()
             else:
-                self._finish("cell_failed", failure=self._failure(exc))
+                self._finish(Outcome.CELL_FAILED, failure=self._failure(exc))
         except nbclient.exceptions.DeadKernelError as exc:
-            self._finish("cancelled" if self._cancel_reason else "kernel_died", message=str(exc))
+            if self._cancel_reason is not None:
+                self._finish_cancelled(message=str(exc))
+            else:
+                self._finish(Outcome.KERNEL_DIED, message=str(exc))
         except _Cancelled:
-            self._finish("cancelled")
+            self._finish_cancelled()
         except Exception as exc:
             if self._cancel_reason is not None:
-                self._finish("cancelled", message=str(exc))
+                self._finish_cancelled(message=str(exc))
             else:
-                self._finish("error", message=f"{type(exc).__name__}: {exc}")
+                self._finish(Outcome.ERROR, message=f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, kind: str, *, failure: CellFailure | None = None, message: str = "") -> None:
+    def _finish_cancelled(self, *, message: str = "") -> None:
+        assert self._cancel_reason is not None
+        self._finish(self._cancel_reason, cancelled=True, message=message)
+
+    def _finish(
+        self,
+        kind: Outcome,
+        *,
+        failure: CellFailure | None = None,
+        cancelled: bool = False,
+        message: str = "",
+    ) -> None:
         self._outcome = ExecutionOutcome(
             kind=kind,
             output=self.output,
             cells_done=self.cells_done,
             cells_total=self.cells_total,
             failure=failure,
-            reason=self._cancel_reason if kind == "cancelled" else None,
+            cancelled=cancelled,
             message=message,
         )
 
@@ -344,11 +319,11 @@ def execute_notebook(
     try:
         outcome = execution.wait()
     except KeyboardInterrupt:
-        execution.cancel("interrupted")
+        execution.cancel(Outcome.INTERRUPTED)
         execution.wait()
         raise
     assert outcome is not None
-    if outcome.kind == "succeeded":
+    if outcome.kind is Outcome.SUCCEEDED:
         return
     detail = outcome.failure.describe() if outcome.failure else outcome.message or outcome.kind
     raise MlopsError(

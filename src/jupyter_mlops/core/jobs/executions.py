@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.jobs.model import JobResult, Outcome, PreparedJob
 from jupyter_mlops.core.jobs.parameters.values import to_json_value
-from jupyter_mlops.core.jobs.run import JobResult, JobRun, PreparedJob, prepare_job
+from jupyter_mlops.core.jobs.run import JobRun, prepare_job
 from jupyter_mlops.core.paths import confine, relative_to_root, safe_file_name
 from jupyter_mlops.core.redaction import mask_uris, redact_parameters
 
@@ -62,7 +63,7 @@ class Execution:
                 self._kernel_started = True
                 cancel = self._cancel_requested
             if cancel:
-                self.run.cancel("interrupted")
+                self.run.cancel(Outcome.INTERRUPTED)
             result = self.run.wait()
         except Exception as exc:  # a job that cannot even start must still end visibly
             self.error = mask_uris(str(exc)) or type(exc).__name__
@@ -99,7 +100,7 @@ class Execution:
             self._cancel_requested = True
             started = self._kernel_started
         if started:
-            self.run.cancel("interrupted")
+            self.run.cancel(Outcome.INTERRUPTED)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -120,6 +121,8 @@ class Execution:
         done, total = self.run.progress
         # one reading of what the worker thread sets: status and outcome must agree
         result, error = self.result, self.error
+        # one that could not even start ran none of the notebook: ERROR, never a made-up outcome
+        outcome = result.outcome if result else (Outcome.ERROR if error else None)
         with self._lock:
             log = list(self._log)
         return {
@@ -127,7 +130,7 @@ class Execution:
             "notebook": relative_to_root(self.root, self.job.notebook),
             "job_name": self.job.name,
             "status": self._status(result, error),
-            "outcome": result.outcome if result else ("failed" if error else None),
+            "outcome": outcome.value if outcome is not None else None,
             "message": result.message if result else (error or ""),
             "cells_done": done,
             "cells_total": total,

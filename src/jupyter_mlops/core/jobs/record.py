@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from jupyter_mlops.core.capture.job_context import HIDDEN_STATE_TAG, JOB_ID_TAG, JOB_NAME_TAG
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.jobs.execution import ExecutionOutcome
+from jupyter_mlops.core.jobs.execution import executed_by
+from jupyter_mlops.core.jobs.model import (
+    OUTPUT_ARTIFACT,
+    ChildRun,
+    ExecutionOutcome,
+    Outcome,
+    PreparedJob,
+)
 from jupyter_mlops.core.jobs.parameters.values import to_json_value
 from jupyter_mlops.core.redaction import mask_value, redact_parameters, redact_text
 from jupyter_mlops.core.store.causes import store_cause
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from jupyter_mlops.core.capture.session import Target
-    from jupyter_mlops.core.jobs.run import PreparedJob
 
 __all__ = [
     "OUTCOME_TAG",
@@ -40,17 +46,6 @@ __all__ = [
 PARAMETERS_TAG = "mlops.job.parameters"
 PARAMETER_TYPES_TAG = "mlops.job.parameter_types"
 OUTCOME_TAG = "mlops.job.outcome"
-OUTPUT_ARTIFACT = "job/output.ipynb"
-
-
-@dataclass(frozen=True)
-class ChildRun:
-    """A run recorded inside the job, and the model versions registered from it."""
-
-    run_id: str
-    name: str
-    status: str
-    versions: tuple[str, ...] = ()  # "model/version"
 
 
 @dataclass
@@ -118,14 +113,14 @@ class JobRecord:
     def finish(
         self,
         *,
-        status: str,
-        outcome: str,
+        outcome: Outcome,
         message: str,
         execution: ExecutionOutcome,
         job: PreparedJob,
         warnings: list[str],
     ) -> tuple[ChildRun, ...]:
-        """Log the output, adopt and end the children, end the job run; never raises."""
+        """Log the output, adopt and end the children, end the job run (its status as
+        :attr:`Outcome.run_status`); never raises."""
         from jupyter_mlops.core.store.active_run import terminate
 
         client = self.target.client
@@ -139,10 +134,10 @@ class JobRecord:
         except Exception as exc:
             warnings.append(f"could not link or end the job's child runs: {exc}")
         warnings.extend(self._settle_versions(client, outcome))
-        tags = {OUTCOME_TAG: outcome, "mlops.job.output": str(execution.output)}
+        tags = {OUTCOME_TAG: outcome.value, "mlops.job.output": str(execution.output)}
         tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
-        if outcome != "succeeded":
-            tags["mlops.error.type"] = outcome
+        if outcome is not Outcome.SUCCEEDED:
+            tags["mlops.error.type"] = outcome.value
             tags["mlops.error.message"] = redact_text(message)[:8000]
         if execution.failure is not None:
             tags["mlops.job.failed_cell"] = str(execution.failure.index + 1)
@@ -154,6 +149,7 @@ class JobRecord:
             client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         except Exception as exc:
             warnings.append(f"could not tag the job run with its outcome: {exc}")
+        status = outcome.run_status
         try:
             terminate(client, self.run_id, status)
         except Exception as exc:
@@ -165,7 +161,6 @@ class JobRecord:
     ) -> None:
         from jupyter_mlops.core.capture.notebook import redacted_notebook_text
         from jupyter_mlops.core.capture.run_files import closing_files, write_run_files
-        from jupyter_mlops.core.jobs.execution import executed_by
 
         files = closing_files(job.notebook, None)  # the input notebook, requirements
         output = redacted_notebook_text(execution.output)
@@ -179,13 +174,19 @@ class JobRecord:
             files[OUTPUT_ARTIFACT] = output
         write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)
 
-    def _settle_versions(self, client: MlflowClient, outcome: str) -> list[str]:
+    def _settle_versions(self, client: MlflowClient, outcome: Outcome) -> list[str]:
         """Tag the versions the job registered with its outcome; apply the alias moves the
         notebook asked for only if it succeeded. Returns the lines to report."""
         from jupyter_mlops.core.registry.held_aliases import settle_job_versions
 
         try:
-            moves = settle_job_versions(client, self.job_id, self.run_id, outcome)
+            moves = settle_job_versions(
+                client,
+                self.job_id,
+                self.run_id,
+                outcome.value,
+                succeeded=outcome is Outcome.SUCCEEDED,
+            )
         except Exception as exc:
             return [f"could not settle the versions registered by the job: {exc}"]
         held = [m.describe() for m in moves if not m.applied]

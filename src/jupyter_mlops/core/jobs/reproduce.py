@@ -31,6 +31,7 @@ from jupyter_mlops.core.capture.git_state import file_at_commit
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.jobs.contract import job_contract
 from jupyter_mlops.core.jobs.execution import NotebookExecution
+from jupyter_mlops.core.jobs.model import Outcome
 from jupyter_mlops.core.jobs.parameters.values import convert_text, format_value
 from jupyter_mlops.core.redaction import MASK
 from jupyter_mlops.core.registry.refs import ModelRef, resolve
@@ -186,7 +187,7 @@ def reproduce(
         )
         assert outcome is not None
         base = replace(base, output=output)
-        if outcome.kind != "succeeded":
+        if outcome.kind is not Outcome.SUCCEEDED:
             detail = outcome.failure.describe() if outcome.failure else outcome.message
             return replace(base, reasons=(f"notebook failed: {detail or outcome.kind}",))
         rerun = _matching_run(store, source, tags)

@@ -23,9 +23,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_mlops.core.capture.git_state import no_commit_notice
 from jupyter_mlops.core.capture.job_context import user_run_context
@@ -33,101 +32,29 @@ from jupyter_mlops.core.config import (
     JOB_ID_ENV,
     JOB_NAME_ENV,
     JOB_PARENT_ENV,
-    Settings,
     resolve_settings,
     sqlite_database,
 )
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
-from jupyter_mlops.core.jobs.contract import JobContract, job_contract
-from jupyter_mlops.core.jobs.execution import ExecutionOutcome, NotebookExecution
+from jupyter_mlops.core.jobs.contract import job_contract
+from jupyter_mlops.core.jobs.execution import NotebookExecution
+from jupyter_mlops.core.jobs.model import ExecutionOutcome, JobResult, Outcome, PreparedJob
 from jupyter_mlops.core.jobs.output_paths import writable_path
 from jupyter_mlops.core.jobs.parameters.reassignment import check_reassignments
-from jupyter_mlops.core.jobs.parameters.values import format_value, resolve_values
-from jupyter_mlops.core.jobs.record import OUTPUT_ARTIFACT, ChildRun, JobRecord
+from jupyter_mlops.core.jobs.parameters.values import load_parameter_file, resolve_values
+from jupyter_mlops.core.jobs.record import JobRecord
 from jupyter_mlops.core.jobs.temp_folders import private_folder
 from jupyter_mlops.core.paths import safe_file_name
-from jupyter_mlops.core.redaction import redact_parameters
 from jupyter_mlops.core.store.check import check_store
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
-    "EXIT_CODES",
-    "ChildRun",
     "JobResult",
     "JobRun",
     "PreparedJob",
-    "load_parameter_file",
     "prepare_job",
 ]
 
-
-#: Exit code of ``jupyter-mlops run`` per outcome. 138 is papermill's for a dead kernel; 124
-#: is what ``timeout(1)`` uses; 130 / 143 are the shell's for SIGINT / SIGTERM.
-EXIT_CODES = {
-    "succeeded": 0,
-    "cell_failed": 1,
-    "error": 1,
-    "kernel_died": 138,
-    "timeout": 124,
-    "interrupted": 130,
-    "terminated": 143,
-}
-_STATUS = {"succeeded": "FINISHED", "interrupted": "KILLED", "terminated": "KILLED"}
 _STORE_HINT = "pass another one with --tracking-uri or set MLFLOW_TRACKING_URI"
-
-
-@dataclass(frozen=True)
-class PreparedJob:
-    """A job checked and ready to run: nothing has started yet."""
-
-    notebook: Path
-    contract: JobContract
-    values: dict[str, Any]  # typed parameter values passed to the kernel
-    overridden: tuple[str, ...]
-    settings: Settings
-    output: Path
-    cwd: Path
-    timeout: float | None
-    # The id of the one execution of this job (``mlops.job.id``; in the default output name).
-    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    @property
-    def name(self) -> str:
-        """The job name."""
-        return self.contract.name
-
-
-def load_parameter_file(path: Path) -> dict[str, Any]:
-    """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
-
-    Raises:
-        MlopsError: USAGE when missing, unreadable or not a YAML mapping.
-    """
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.USAGE) from exc
-    except OSError as exc:
-        raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MlopsError(
-            f"parameter file {path} is not valid YAML: {str(exc).splitlines()[0]}",
-            ErrorCode.USAGE,
-        ) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise MlopsError(
-            f"parameter file {path} must be a mapping of parameter names to values",
-            ErrorCode.USAGE,
-        )
-    return data
 
 
 def prepare_job(
@@ -214,51 +141,6 @@ def prepare_job(
     )
 
 
-@dataclass(frozen=True)
-class JobResult:
-    """How a job ended: its MLflow run, outcome, exit code and what it produced."""
-
-    job: PreparedJob
-    run_id: str | None
-    experiment_id: str | None
-    status: str  # FINISHED | FAILED | KILLED
-    outcome: str  # a key of EXIT_CODES
-    message: str
-    seconds: float
-    execution: ExecutionOutcome | None
-    children: tuple[ChildRun, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def exit_code(self) -> int:
-        """The process exit code for this outcome (:data:`EXIT_CODES`)."""
-        return EXIT_CODES[self.outcome]
-
-    def to_text(self) -> str:
-        """A summary for the terminal."""
-        job = self.job
-        lines = [
-            f"Job {job.name!r}: {self.status} ({self.outcome}) in {self.seconds:.1f}s"
-            + (f" - {self.message}" if self.message and self.outcome != "succeeded" else ""),
-            f"  job run       : {self.run_id or '(not created)'} in experiment "
-            f"{job.settings.experiment!r}, {job.settings.display_uri}",
-            "  parameters    : "
-            + (
-                ", ".join(
-                    f"{k}={format_value(v)}" for k, v in redact_parameters(job.values).items()
-                )
-                or "none"
-            ),
-            f"  output        : {job.output}"
-            + (f" (logged as {OUTPUT_ARTIFACT})" if self.run_id else ""),
-        ]
-        for child in self.children:
-            made = f" -> registered {', '.join(child.versions)}" if child.versions else ""
-            lines.append(f"  child run     : {child.name} {child.status} {child.run_id}{made}")
-        lines.extend(f"  warning       : {w}" for w in self.warnings)
-        return "\n".join(lines)
-
-
 class JobRun:
     """A job being executed: :meth:`start`, optionally :meth:`cancel`, then :meth:`wait`.
 
@@ -333,10 +215,15 @@ class JobRun:
             self._parent_thread.start()
         return self
 
-    def cancel(self, reason: str = "interrupted") -> None:
-        """Stop the job (``interrupted``, ``terminated`` or ``timeout``); its runs end
-        KILLED (FAILED for a timeout)."""
-        self._execution.cancel(reason)
+    def cancel(self, reason: str = Outcome.INTERRUPTED) -> None:
+        """Stop the job with the outcome ``reason`` (:attr:`Outcome.INTERRUPTED`,
+        :attr:`~Outcome.TERMINATED` or :attr:`~Outcome.TIMEOUT`; any other text is an
+        :attr:`~Outcome.ERROR`); its runs end KILLED (FAILED for a timeout)."""
+        try:
+            outcome = Outcome(reason)
+        except ValueError:
+            outcome = Outcome.ERROR
+        self._execution.cancel(outcome)
 
     def wait(self, timeout: float | None = None) -> JobResult | None:
         """Wait for the job (and its bookkeeping) to end; None if ``timeout`` passed first.
@@ -351,7 +238,7 @@ class JobRun:
             if self.job.timeout is not None:
                 left = self._started + self.job.timeout - time.monotonic()
                 if left <= 0 and self._execution.cancel_reason is None:
-                    self._execution.cancel("timeout")
+                    self._execution.cancel(Outcome.TIMEOUT)
                 step = max(0.05, min(step, left)) if left > 0 else step
             if deadline is not None:
                 step = max(0.0, min(step, deadline - time.monotonic()))
@@ -369,13 +256,13 @@ class JobRun:
             self._handoff.write_text(self._parent.run_id, encoding="utf-8")
         except BaseException as exc:  # reported when the job ends
             self._parent_error = exc
-            self._execution.cancel("error")
+            self._execution.cancel(Outcome.ERROR)
 
-    def _conclude(self, outcome: ExecutionOutcome) -> JobResult:
+    def _conclude(self, ended: ExecutionOutcome) -> JobResult:
         self._parent_thread.join()
         shutil.rmtree(self._handoff.parent, ignore_errors=True)
-        kind = _outcome_kind(outcome)
-        message = _message(outcome)
+        message = _message(ended)
+        outcome = ended.kind
         if self._parent is None:
             error = self._parent_error
             if isinstance(error, MlopsError):
@@ -383,13 +270,11 @@ class JobRun:
             raise MlopsError(
                 f"could not create the job's run: {error}", ErrorCode.TRACKING_UNAVAILABLE
             ) from error
-        status = _STATUS.get(kind, "FAILED")
         warnings = [r.describe() for r in self.job.contract.reassignments]
         children = self._parent.finish(
-            status=status,
-            outcome=kind,
+            outcome=outcome,
             message=message,
-            execution=outcome,
+            execution=ended,
             job=self.job,
             warnings=warnings,
         )
@@ -399,11 +284,11 @@ class JobRun:
             job=self.job,
             run_id=self._parent.run_id,
             experiment_id=self._parent.target.experiment_id,
-            status=status,
-            outcome=kind,
+            status=outcome.run_status,
+            outcome=outcome,
             message=message,
             seconds=time.monotonic() - self._started,
-            execution=outcome,
+            execution=ended,
             children=children,
             warnings=tuple(warnings),
         )
@@ -414,21 +299,18 @@ def _store_missing(tracking_uri: str) -> bool:
     return database is not None and not database.is_file()
 
 
-def _outcome_kind(outcome: ExecutionOutcome) -> str:
-    if outcome.kind == "cancelled":
-        return outcome.reason if outcome.reason in EXIT_CODES else "error"
-    return outcome.kind
-
-
 def _message(outcome: ExecutionOutcome) -> str:
     if outcome.failure is not None:
         return outcome.failure.describe()
-    if outcome.kind == "kernel_died":
+    if outcome.kind is Outcome.KERNEL_DIED:
         return "the kernel died (out of memory, a crash or os._exit)"
-    if outcome.kind == "cancelled":
-        return {
-            "timeout": "stopped: the job ran out of time (--timeout)",
-            "interrupted": "stopped by Ctrl-C",
-            "terminated": "stopped by SIGTERM",
-        }.get(outcome.reason or "", outcome.message or "stopped")
+    if outcome.cancelled:
+        return _STOPPED.get(outcome.kind, outcome.message or "stopped")
     return outcome.message
+
+
+_STOPPED = {
+    Outcome.TIMEOUT: "stopped: the job ran out of time (--timeout)",
+    Outcome.INTERRUPTED: "stopped by Ctrl-C",
+    Outcome.TERMINATED: "stopped by SIGTERM",
+}

@@ -72,10 +72,11 @@ def held_version(client: MlflowClient, name: str, alias: str, job_id: str) -> st
 
 
 def settle_job_versions(
-    client: MlflowClient, job_id: str, job_run_id: str, outcome: str
+    client: MlflowClient, job_id: str, job_run_id: str, outcome: str, *, succeeded: bool
 ) -> tuple[HeldMove, ...]:
     """Tag every version registered in job ``job_id`` with its run and ``outcome``; when the
-    job succeeded, move the aliases it held through the ledger (else move none).
+    job ``succeeded``, move the aliases it held through the ledger (else move none). The
+    caller, which knows the job's outcomes, says which one is success.
 
     Returns the held moves, each saying whether it was applied.
     """
@@ -91,7 +92,7 @@ def settle_job_versions(
         alias = tags.get(HELD_ALIAS_TAG)
         if not alias:
             continue
-        applied = outcome == "succeeded"
+        applied = succeeded
         if applied:
             reason = tags.get(HELD_REASON_TAG) or f"registered version {number}"
             move_alias(client, name, alias, number, reason=reason, action="register")

@@ -21,6 +21,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
@@ -34,9 +35,8 @@ __all__ = [
     "dotted_tail",
     "format_value",
     "literal_value",
-    "parse_declaration",
+    "load_parameter_file",
     "parsed_expression",
-    "render_parameter_line",
     "resolve_values",
     "to_json_value",
     "value_type",
@@ -94,6 +94,11 @@ class ParameterSpec:
             nullable=bool(data.get("nullable", False)),
             expression=data["expression"] if isinstance(data.get("expression"), str) else None,
         )
+
+    @property
+    def declared_type(self) -> str:
+        """The type as declared: ``int``, or ``int?`` when nullable."""
+        return self.type + ("?" if self.nullable else "")
 
     def python_default(self) -> Any:
         """The default as the Python value the notebook would hold."""
@@ -161,77 +166,11 @@ def literal_value(node: ast.expr | None) -> Any:
     return NO_VALUE
 
 
-# -- declaring parameters (job init --param NAME[:TYPE]=DEFAULT) ---------------------------
-
-
-def parse_declaration(text: str, existing: ParameterSpec | None = None) -> ParameterSpec:
-    """Parse ``NAME[:TYPE]=DEFAULT``; the type is inferred from the default when omitted.
-
-    >>> parse_declaration("C:float=1").default
-    1.0
-    >>> parse_declaration("start:date=2024-01-31").default
-    '2024-01-31'
-
-    A ``?`` after the type makes the parameter nullable (``cap:int?=null``). Without a type,
-    an ``existing`` parameter keeps its type.
-
-    Raises:
-        MlopsError: USAGE naming the declaration and what is wrong with it.
-    """
-    head, sep, default_text = text.partition("=")
-    name, _, kind = head.partition(":")
-    name, kind = name.strip(), kind.strip()
-    nullable = kind.endswith("?")
-    kind = kind.rstrip("?")
-    if not sep or not name.isidentifier() or not default_text.strip():
-        raise MlopsError(
-            f"--param expects NAME[:TYPE]=DEFAULT (e.g. C:float=1.0, cap:int?=null), got {text!r}",
-            ErrorCode.USAGE,
-        )
-    if kind and kind not in PARAMETER_TYPES:
-        raise MlopsError(
-            f"--param {name}: unknown type {kind!r}; use one of {', '.join(PARAMETER_TYPES)}",
-            ErrorCode.USAGE,
-        )
-    if not kind and existing is not None:  # `--param C=2` on `C = 1.0` keeps C a float
-        kind, nullable = existing.type, existing.nullable
-    if not kind:
-        kind = value_type(parsed_expression(default_text))
-        if kind == "any":
-            kind = "str"  # a bare word such as `gini` is text
-    spec = ParameterSpec(name, kind, nullable=nullable)
-    default = to_json_value(convert_text(spec, default_text))
-    return ParameterSpec(name, kind, default, nullable=nullable)
-
-
 def parsed_expression(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         return None
-
-
-def render_parameter_line(spec: ParameterSpec) -> str:
-    """The source line declaring ``spec`` in a parameters cell: ``name: type = default``."""
-    # No annotation for dates: papermill's parser reads none with a dot in it, and the
-    # default (``datetime.date.fromisoformat(...)``) already says the type.
-    annotation = {"any": "", "date": "", "datetime": ""}.get(spec.type, spec.type)
-    if annotation and spec.nullable:
-        annotation = f"{annotation} | None"
-    value = python_source(spec, spec.python_default())
-    line = f"{spec.name}: {annotation} = {value}" if annotation else f"{spec.name} = {value}"
-    return f"{line}  # {spec.help}" if spec.help else line
-
-
-def python_source(spec: ParameterSpec, value: Any) -> str:
-    """Python source that evaluates to ``value`` (dates as ``datetime.date(...)``)."""
-    if isinstance(value, dt.datetime):
-        return f"datetime.datetime.fromisoformat({value.isoformat()!r})"
-    if isinstance(value, dt.date):
-        return f"datetime.date.fromisoformat({value.isoformat()!r})"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    return repr(value)
 
 
 # -- converting values --------------------------------------------------------------------
@@ -368,6 +307,37 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
+
+
+def load_parameter_file(path: Path) -> dict[str, Any]:
+    """Read ``-f params.yaml`` (YAML or JSON): a mapping of parameter name to value.
+
+    Raises:
+        MlopsError: USAGE when missing, unreadable or not a YAML mapping.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise MlopsError(f"parameter file {path} does not exist", ErrorCode.USAGE) from exc
+    except OSError as exc:
+        raise MlopsError(f"cannot read parameter file {path}: {exc}", ErrorCode.USAGE) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MlopsError(
+            f"parameter file {path} is not valid YAML: {str(exc).splitlines()[0]}",
+            ErrorCode.USAGE,
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise MlopsError(
+            f"parameter file {path} must be a mapping of parameter names to values",
+            ErrorCode.USAGE,
+        )
+    return data
 
 
 @dataclass(frozen=True)
