@@ -74,9 +74,12 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
     unload(shell)
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    """Tell Jupyter Server where the extension lives (``jupyter server extension list``)."""
-    return [{"module": "jupyter_mlops.server"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Tell Jupyter Server where the extension lives (``jupyter server extension list``): the
+    ``ExtensionApp`` of :mod:`jupyter_mlops.server`, imported only when a server asks."""
+    from jupyter_mlops.server import JupyterMlops
+
+    return [{"module": "jupyter_mlops.server", "app": JupyterMlops}]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -224,9 +224,12 @@ async def test_stopping_the_server_cancels_running_jobs(
         if running["cells_done"] >= 2 and running["run_id"]:
             break
         await asyncio.sleep(0.25)
+    assert "cleanup_extensions" not in vars(jp_serverapp)  # not patched: stop_extension runs
     await jp_serverapp.cleanup_extensions()  # what the server does when it stops
     client = MlflowClient(f"sqlite:///{jp_root_dir / 'mlflow.db'}")
     assert client.get_run(running["run_id"]).info.status == "KILLED"
+    _, stopped = await api("GET", "jobs", "executions", started["id"])
+    assert stopped["status"] == "KILLED" and stopped["outcome"] == "interrupted", stopped
 
 
 async def test_a_reassigned_parameter_is_refused_and_named(api, job_notebook, jp_root_dir):

@@ -3,10 +3,11 @@ of :class:`MlopsError` to an HTTP status with a JSON body (no traceback ever lea
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
@@ -14,7 +15,9 @@ from tornado import web
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.paths import confine
 from jupyter_mlops.core.store.notebook_store import NotebookStore, notebook_store
-from jupyter_mlops.server.settings import JupyterMlops
+
+if TYPE_CHECKING:
+    from jupyter_mlops.server.app import JupyterMlops
 
 __all__ = ["AUTH_RESOURCE", "MlopsHandler"]
 
@@ -23,22 +26,50 @@ AUTH_RESOURCE = "jupyter_mlops"
 #: How deeply lists and objects may nest in a request body (job parameters need a few).
 MAX_BODY_DEPTH = 32
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class MlopsHandler(APIHandler):
     """Base of every route. Subclasses decorate each verb with ``@web.authenticated`` and
-    ``@authorized``; ``tests/test_server_auth.py`` fails when one does not."""
+    ``@authorized`` (``tests/server/test_server_security.py`` fails when one does not), parse
+    the request here, make one core call with :meth:`in_store` or :meth:`in_thread` and
+    :meth:`reply`."""
 
     auth_resource = AUTH_RESOURCE
 
     @property
-    def mlops_settings(self) -> JupyterMlops:
-        settings: JupyterMlops = self.settings["jupyter_mlops"]
-        return settings
+    def app(self) -> JupyterMlops:
+        """The extension: its settings (``c.JupyterMlops.*``) and its job executions."""
+        app: JupyterMlops = self.settings["jupyter_mlops"]
+        return app
 
     @property
     def root_dir(self) -> Path:
         """The server's root directory: every path parameter stays inside it."""
         return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    async def in_thread(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call(*args, **kwargs)`` on a worker thread: the core reads stores and notebooks,
+        the event loop never waits for them."""
+        return await asyncio.to_thread(call, *args, **kwargs)
+
+    async def in_store(
+        self,
+        notebook: Path | None,
+        call: Callable[Concatenate[NotebookStore, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``call(store, *args, **kwargs)`` on a worker thread, ``store`` being the store of
+        ``notebook`` (a path from :meth:`notebook_argument`), else of the server's root."""
+        root, override = self.root_dir, self.app.tracking_uri or None
+
+        def work() -> T:
+            store = notebook_store(notebook, cwd=root, tracking_uri=override)
+            return call(store, *args, **kwargs)
+
+        return await asyncio.to_thread(work)
 
     def reply(self, body: Mapping[str, Any], status: int = 200) -> None:
         """Send ``body`` (one of the contract's TypedDicts) as JSON."""
@@ -88,15 +119,19 @@ class MlopsHandler(APIHandler):
         """
         return confine(self.root_dir, value, suffix=".ipynb")
 
-    def store(self, notebook: str | None = None, *, required: bool = False) -> NotebookStore:
-        """The store of the notebook named by ``notebook`` (else the ``notebook`` query
-        argument), or of the server's root folder when none is named and none is required."""
-        text = notebook if notebook is not None else self.get_query_argument("notebook", "")
-        if not text and required:
-            raise MlopsError("the query parameter 'notebook' is required", ErrorCode.USAGE)
-        path = self.notebook_path(text) if text else None
-        override = self.mlops_settings.tracking_uri or None
-        return notebook_store(path, cwd=self.root_dir, tracking_uri=override)
+    def notebook_argument(self, *, required: bool = False) -> Path | None:
+        """The notebook named by the ``notebook`` query argument, confined to the root; None
+        when it is absent and not required.
+
+        Raises:
+            MlopsError: USAGE when required and absent, else as :meth:`notebook_path`.
+        """
+        text = (
+            self.required_argument("notebook")
+            if required
+            else self.get_query_argument("notebook", "")
+        )
+        return self.notebook_path(text) if text else None
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error leaves as ``{"error": slug, "message": text}``; never a traceback."""
