@@ -17,12 +17,15 @@ from click.testing import Result
 from mlflow import MlflowClient
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.registry.alias_history import alias_history
 from jupyter_mlops.core.registry.alias_ledger import (
     LEDGER_PREFIX,
+    check_move,
     ledger_entries,
     move_alias,
     rollback,
 )
+from jupyter_mlops.core.registry.refs import NotAVersionNumber
 from support.registry import aliases, cli
 
 MODEL = "credit-risk"
@@ -189,6 +192,46 @@ def test_history_at_covers_every_alias_with_fixed_times(store, client, monkeypat
         "credit-risk@champion at 2026-03-01T10:30:00+00:00: version 1 "
         "(since 2026-03-01T09:00:00.000000+00:00, scheduler: scheduled)",
     ]
+
+
+def test_alias_history_in_core_gives_rows_text_and_json(store, client, monkeypatch):
+    monkeypatch.setenv("JUPYTER_MLOPS_ACTOR", "bot")
+    for hour, alias, version in ((9, "champion", "1"), (10, "champion", "2")):
+        stamp = datetime(2026, 3, 1, hour, tzinfo=timezone.utc)
+        move_alias(client, MODEL, alias, version, reason=f"r{hour}", now=lambda t=stamp: t)
+
+    history = alias_history(client, MODEL, "champion")
+    assert history.rows() == [
+        ("2026-03-01T09:00:00.000000+00:00", "champion", "-", "1", "set", "bot", "r9"),
+        ("2026-03-01T10:00:00.000000+00:00", "champion", "1", "2", "set", "bot", "r10"),
+    ]
+    header, rule, first, _ = history.to_text().splitlines()
+    assert header.startswith("time (UTC)                        alias     from  to  action")
+    assert rule.endswith("  ------")
+    assert first.endswith("  -     1   set     bot    r9")
+    assert [e["to_version"] for e in json.loads(history.to_json())] == ["1", "2"]
+
+    then = alias_history(client, MODEL, at=datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc))
+    assert json.loads(then.to_json())["aliases"] == {"champion": "1"}
+    assert then.to_text().startswith("credit-risk@champion at 2026-03-01T09:30:00+00:00: version 1")
+    empty = alias_history(client, MODEL, "champion", at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert empty.to_text().endswith(": no version (not yet set)")
+
+
+def test_move_alias_checks_its_own_input_before_writing(store, client):
+    assert check_move(MODEL, "champion", "02") == "2"
+    with pytest.raises(NotAVersionNumber) as raised:
+        move_alias(client, MODEL, "champion", "²", reason="try")
+    assert raised.value.code is ErrorCode.USAGE
+    for alias in ("latest", "bad/alias"):
+        with pytest.raises(MlopsError) as raised:
+            move_alias(client, MODEL, alias, "1", reason="try")
+        assert raised.value.code is ErrorCode.USAGE
+    with pytest.raises(MlopsError) as raised:  # the name is checked before the version
+        check_move("team/credit-risk", "champion", "abc")
+    assert not isinstance(raised.value, NotAVersionNumber)
+    assert aliases(client, MODEL) == {} and ledger_tags(client) == {}
+    assert move_alias(client, MODEL, "champion", "03", reason="leading zero").to_version == "3"
 
 
 def test_rollback_moves_back_to_the_previous_version_and_records_it(store, client):

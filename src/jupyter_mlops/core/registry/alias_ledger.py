@@ -32,7 +32,14 @@ from mlflow.exceptions import MlflowException
 from jupyter_mlops.core.capture.identity import current_user
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.registry.alias_lock import model_lock
-from jupyter_mlops.core.registry.refs import check_name, get_model, model_versions, suggest
+from jupyter_mlops.core.registry.refs import (
+    check_name,
+    check_names,
+    get_model,
+    model_versions,
+    suggest,
+    version_number,
+)
 from jupyter_mlops.core.store.causes import mlflow_error
 from jupyter_mlops.core.types import LedgerEntry
 
@@ -41,6 +48,7 @@ __all__ = [
     "AliasMove",
     "alias_at",
     "aliases_at",
+    "check_move",
     "ledger_entries",
     "move_alias",
     "parse_time",
@@ -84,6 +92,14 @@ class AliasMove:
             "action": self.action,
         }
 
+    def describe(self) -> str:
+        """One line: ``model@alias: version 1 -> version 2 (recorded <time> by <actor>)``."""
+        was = f"version {self.from_version}" if self.from_version else "nothing"
+        return (
+            f"{self.model}@{self.alias}: {was} -> version {self.to_version} "
+            f"(recorded {self.time} by {self.actor})"
+        )
+
 
 def ledger_entries(client: MlflowClient, model: str, alias: str | None = None) -> list[AliasMove]:
     """The ledger of ``model`` (optionally one alias), oldest first.
@@ -113,6 +129,19 @@ def ledger_entries(client: MlflowClient, model: str, alias: str | None = None) -
     return sorted(entries, key=lambda e: (e.time, e.key))
 
 
+def check_move(model: str, alias: str, version: str | int) -> str:
+    """Check what an alias move names before anything is read or written; return the version
+    as MLflow numbers it (``"07"`` -> ``"7"``).
+
+    Raises:
+        MlopsError: USAGE for a model name or alias MLflow would reject (checked first), then
+            :class:`~jupyter_mlops.core.registry.refs.NotAVersionNumber` for a version that is
+            not a number.
+    """
+    check_names(model, alias)
+    return version_number(version)
+
+
 def move_alias(
     client: MlflowClient,
     model: str,
@@ -126,14 +155,14 @@ def move_alias(
     """Point ``alias`` of ``model`` at ``version`` and append the ledger entry.
 
     Raises:
-        MlopsError: NOT_FOUND for an unknown model or version; USAGE for an empty reason or an
-            alias name MLflow rejects.
+        MlopsError: NOT_FOUND for an unknown model or version; USAGE for what
+            :func:`check_move` refuses or an empty reason.
     """
+    version = check_move(model, alias, version)
     if not reason.strip():
         raise MlopsError("a reason is required for every alias move", ErrorCode.USAGE)
     check_name(reason, "reason", limit=None)
     get_model(client, model)  # NOT_FOUND for an unknown model
-    version = str(version)
     known = {str(v.version) for v in model_versions(client, model)}
     if version not in known:
         listed = ", ".join(sorted(known, key=int)) or "none"

@@ -23,13 +23,16 @@ from jupyter_mlops.core.store.queries import quoted
 __all__ = [
     "MAX_NAME_LENGTH",
     "ModelRef",
+    "NotAVersionNumber",
     "check_name",
+    "check_names",
     "get_model",
     "model_versions",
     "parse_model_ref",
     "resolve",
     "resolve_version",
     "suggest",
+    "version_number",
 ]
 
 #: The longest model or alias name accepted (characters).
@@ -68,6 +71,56 @@ def check_name(text: str, what: str = "model name", *, limit: int | None = MAX_N
     return text
 
 
+def check_names(name: str, alias: str | None = None, reason: str | None = None) -> None:
+    """Refuse a model name or alias MLflow would reject, or a reason :func:`check_name`
+    refuses, before anything is read or written.
+
+    Raises:
+        MlopsError: USAGE naming what is wrong (MLflow's own wording for its rules).
+    """
+    from mlflow.utils import validation
+
+    check_name(name)
+    if alias is not None:
+        check_name(alias, "alias")
+    if reason is not None:
+        check_name(reason, "reason", limit=None)
+    try:
+        validation._validate_model_name(name)
+        if alias is not None:
+            validation._validate_model_alias_name(alias)  # type: ignore[no-untyped-call]
+            validation._validate_model_alias_name_reserved(alias)  # type: ignore[no-untyped-call]
+    except MlflowException as exc:
+        raise mlflow_error(exc, "invalid name") from None
+
+
+class NotAVersionNumber(MlopsError):
+    """A model version that is not a version number (adapters may word it their own way)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"version must be a version number, not {text!r}", ErrorCode.USAGE)
+        self.text = text
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # "²".isdigit() is True
+
+
+def version_number(text: str | int) -> str:
+    """``text`` as MLflow numbers versions.
+
+    >>> version_number("07")
+    '7'
+
+    Raises:
+        NotAVersionNumber: (USAGE) unless ``text`` is ASCII digits.
+    """
+    text = str(text)
+    if not _is_number(text):
+        raise NotAVersionNumber(text)
+    return str(int(text))
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """A registered model, optionally narrowed to one alias or one version."""
@@ -103,7 +156,7 @@ def parse_model_ref(text: str) -> ModelRef:
         return ModelRef(check_name(name.strip()), alias=check_name(alias.strip(), "alias"))
     name, sep, version = ref.rpartition("/")
     if sep:
-        if not (version.isascii() and version.isdigit()) or not name.strip():
+        if not _is_number(version) or not name.strip():
             raise MlopsError(
                 f"{shown}: expected MODEL/VERSION with a version number", ErrorCode.USAGE
             )

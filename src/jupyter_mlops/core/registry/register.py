@@ -31,7 +31,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.registry.alias_ledger import AliasMove, move_alias
 from jupyter_mlops.core.registry.held_aliases import hold_alias
 from jupyter_mlops.core.registry.model_logging import check_model, feature_frame, log_sklearn_model
-from jupyter_mlops.core.registry.refs import check_name
+from jupyter_mlops.core.registry.refs import check_names
 from jupyter_mlops.core.registry.run_models import reusable_model
 from jupyter_mlops.core.registry.source_run import find_source_run
 from jupyter_mlops.core.registry.training_data import (
@@ -126,20 +126,7 @@ class RegistrationRequest:
             MlopsError: (USAGE) for a name or alias MLflow would reject, a risk tier other
                 than 1, 2 or 3, an empty owner/purpose, or a reason without an alias to move.
         """
-        from mlflow.utils import validation
-
-        check_name(self.name)
-        if self.alias is not None:
-            check_name(self.alias, "alias")
-        if self.reason is not None:
-            check_name(self.reason, "reason", limit=None)
-        try:
-            validation._validate_model_name(self.name)
-            if self.alias is not None:
-                validation._validate_model_alias_name(self.alias)  # type: ignore[no-untyped-call]
-                validation._validate_model_alias_name_reserved(self.alias)  # type: ignore[no-untyped-call]
-        except MlflowException as exc:
-            raise mlflow_error(exc, "invalid name") from None
+        check_names(self.name, self.alias, self.reason)
         for label, value in (("owner", self.owner), ("purpose", self.purpose)):
             if value is not None and not value.strip():
                 raise MlopsError(f"the {label} must not be empty", ErrorCode.USAGE)
