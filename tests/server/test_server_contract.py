@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from jupyter_mlops.core import types as contract
-from jupyter_mlops.server import contract as server_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 API_TS = ROOT / "labextension" / "src" / "api.ts"
@@ -123,11 +122,3 @@ def test_the_parser_sees_a_difference():
     assert shapes["RegisterRequest"]["alias"] == ("null | string", True)
     assert _normalise_ts("number | null") == _normalise_ts("null|number")
     assert _normalise_ts("string | null") != shapes["RunSummary"]["duration_s"][0]
-
-
-def test_the_server_reexports_the_one_definition():
-    """``server/contract.py`` declares no model of its own: each name is core's object."""
-    for name in contract.__all__:
-        assert getattr(server_contract, name) is getattr(contract, name), name
-    assert set(contract.__all__) <= set(server_contract.__all__)
-    assert _typed_dicts(), "the parser found no TypedDict in core/types.py"

@@ -12,7 +12,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_mlops
-from jupyter_mlops.server import contract
+from jupyter_mlops.core import types as contract
 from support.registry import DATA_CELL, REGISTER_LINE, fit_cell, run_ok
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@ number, no number as text) with one user-facing message per field: the message n
 field as the request (and the panel) names it.
 
 The fields mirror ``RegisterRequest``, ``JobRequest`` and ``ExecutionRequest`` of
-:mod:`jupyter_mlops.server.contract`.
+:mod:`jupyter_mlops.core.types`.
 """
 
 from __future__ import annotations

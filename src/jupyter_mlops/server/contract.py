@@ -1,60 +1,11 @@
-"""The server's view of the REST contract: the URL prefix, and the reply and request models
-written once in :mod:`jupyter_mlops.core.types` (re-exported here for the routes)."""
+"""Where the REST contract lives as the server serves it.
 
-from jupyter_mlops.core.types import (
-    ArtifactEntry,
-    ConfigReply,
-    DatasetEntry,
-    ErrorReply,
-    ExecutionListReply,
-    ExecutionReply,
-    ExecutionRequest,
-    ExecutionStatus,
-    JobParameter,
-    JobReply,
-    JobRequest,
-    LedgerEntry,
-    LineageEdge,
-    LineageNode,
-    LineageReply,
-    ModelDetailReply,
-    ModelListReply,
-    ModelRow,
-    ModelVersionEntry,
-    RegisterReply,
-    RegisterRequest,
-    RunDetailReply,
-    RunPageReply,
-    RunSummary,
-)
+The reply and request models are written once, in :mod:`jupyter_mlops.core.types` (the views in
+``core/views`` return them; ``labextension/src/api.ts`` mirrors them). Only the URL prefix is the
+server's own.
+"""
 
-__all__ = [
-    "API_NAMESPACE",
-    "ArtifactEntry",
-    "ConfigReply",
-    "DatasetEntry",
-    "ErrorReply",
-    "ExecutionListReply",
-    "ExecutionReply",
-    "ExecutionRequest",
-    "ExecutionStatus",
-    "JobParameter",
-    "JobReply",
-    "JobRequest",
-    "LedgerEntry",
-    "LineageEdge",
-    "LineageNode",
-    "LineageReply",
-    "ModelDetailReply",
-    "ModelListReply",
-    "ModelRow",
-    "ModelVersionEntry",
-    "RegisterReply",
-    "RegisterRequest",
-    "RunDetailReply",
-    "RunPageReply",
-    "RunSummary",
-]
+__all__ = ["API_NAMESPACE"]
 
 #: URL prefix below the server's base URL.
 API_NAMESPACE = "jupyter-mlops/api"
