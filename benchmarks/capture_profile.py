@@ -29,19 +29,20 @@ from benchmarks._notebook_project import notebook_project
 
 _MODULES = {
     "magics": "jupyter_mlops.magics",
+    "magic_run": "jupyter_mlops.magics.run",
     "capture": "jupyter_mlops.core.capture.record",
     "run_capture": "jupyter_mlops.core.capture.run_capture",
     "run_files": "jupyter_mlops.core.capture.run_files",
     "provenance": "jupyter_mlops.core.capture.provenance",
-    "cell": "jupyter_mlops.ipython_cell",
+    "cell": "jupyter_mlops.magics.cell",
     "mlflow": "mlflow",
     "store": "mlflow.store.tracking.sqlalchemy_store",
 }
 # label -> "module:attribute path"; indentation in a label shows what it is part of.
 PHASES: dict[str, str] = {
-    "%%mlops run (MlopsMagics._run)": "magics:MlopsMagics._run",
-    "  describe_cell": "magics:describe_cell",
-    "  compile_body": "magics:compile_body",
+    "%%mlops run (MlopsMagics._dispatch)": "magics:MlopsMagics._dispatch",
+    "  describe_cell": "magic_run:describe_cell",
+    "  compile_body": "magic_run:compile_body",
     "  start_capture": "capture:start_capture",
     "    lineage_tags": "capture:lineage_tags",
     "      find_cell_id": "provenance:find_cell_id",

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import inspect
 import linecache
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import mlflow
-
 from jupyter_mlops.core.capture import session as _session
-from jupyter_mlops.core.capture.notebook import discover_notebook, script_file
-from jupyter_mlops.core.capture.record import CellCode, RunCapture, recording
+from jupyter_mlops.core.capture.notebook import script_file
+from jupyter_mlops.core.capture.record import CellCode, RunCapture, record_cell
 from jupyter_mlops.core.capture.session import Target
-from jupyter_mlops.core.errors import ErrorCode, MlopsError
+from jupyter_mlops.core.capture.target import (
+    init_target,
+    session_notebook,
+    session_target,
+    warn,
+)
 from jupyter_mlops.core.jobs.contract import JobInit, init_job
 from jupyter_mlops.core.registry.inventory import Inventory, build_inventory
 from jupyter_mlops.core.registry.lineage.graph import LineageGraph, build_lineage
@@ -38,15 +40,10 @@ from jupyter_mlops.core.registry.register import (
     TrainingData,
     register_from,
 )
-from jupyter_mlops.core.store.active_run import point_fluent_api
-from jupyter_mlops.core.store.orphans import reap_orphaned_runs
-from jupyter_mlops.core.store.pending_records import resolve_pending_runs
+from jupyter_mlops.core.store.active_run import active_run_id
 from jupyter_mlops.core.views.run_list import RunList, notebook_runs
 
 __all__ = ["init", "inventory", "job", "lineage", "register", "reset", "run", "runs", "target"]
-
-_announced: set[str] = set()
-_settled: Target | None = None  # the target whose experiment exists and MLflow points at
 
 
 def init(
@@ -72,19 +69,13 @@ def init(
             such a failure nothing is recorded (no other store is used) until an ``init``
             succeeds.
     """
-    session = _session.current()
-    session.configure(
+    return init_target(
         tracking_uri=tracking_uri,
         experiment=experiment,
-        notebook=None if notebook is None else str(notebook),
+        notebook=notebook,
+        namespace=namespace,
+        cell_source=cell_source,
     )
-    try:
-        # "notebook not found" is said by the run cell that records without one: this init
-        # prints that the run cell looks again.
-        return _resolve(namespace, cell_source, final=False)
-    except BaseException as exc:
-        session.fail(exc)
-        raise
 
 
 def target(
@@ -93,58 +84,12 @@ def target(
     cell_source: str | None = None,
 ) -> Target:
     """Resolve (once) and return where runs go; also points plain ``mlflow`` calls there."""
-    return _resolve(namespace, cell_source, final=True)
-
-
-def _resolve(
-    namespace: Mapping[str, Any] | None, cell_source: str | None, *, final: bool
-) -> Target:
-    """``final`` False for ``init``: a target that a run cell may still replace (the notebook
-    not found yet) then gets no experiment created and no "notebook not found" notice."""
-    global _settled
-    session = _session.current()
-    cached = session.resolved
-    resolved = session.target(namespace=namespace, cell_source=cell_source)
-    if resolved is not cached or (final and resolved is not _settled):
-        if final or not resolved.provisional:
-            experiment_id: str | None = resolved.experiment_id  # created if missing
-            _settled = resolved
-        else:
-            experiment_id = resolved.existing_experiment_id()
-        point_fluent_api(resolved.settings.tracking_uri, experiment_id)
-        pending = resolve_pending_runs(resolved.client, resolved.settings.tracking_uri)
-        if pending.failed:
-            _notice_once(
-                f"marked {len(pending.failed)} run(s) FAILED that an earlier session could not "
-                "finish because the store failed (pending values written): "
-                + ", ".join(pending.failed)
-            )
-        if pending.missing:
-            _notice_once(
-                f"removed {len(pending.missing)} pending record(s) of runs that are not in "
-                f"{resolved.settings.display_uri} any more: " + ", ".join(pending.missing)
-            )
-        reaped = reap_orphaned_runs(resolved.client, experiment_id) if experiment_id else []
-        if reaped:
-            _notice_once(
-                f"marked {len(reaped)} run(s) KILLED whose kernel died while they were RUNNING: "
-                + ", ".join(reaped)
-            )
-        if resolved.notebook.path is None and final:
-            _notice_once(
-                "notebook not found (not started by Jupyter Server, VS Code or papermill); "
-                "runs are recorded without notebook lineage. Name it with "
-                "`%mlops init --notebook PATH` or jupyter_mlops.init(notebook=...)."
-            )
-    return resolved
+    return session_target(namespace=namespace, cell_source=cell_source)
 
 
 def reset() -> None:
     """Forget explicit choices and the cached connection (e.g. between tests)."""
-    global _settled
     _session.reset()
-    _announced.clear()
-    _settled = None
 
 
 @contextmanager
@@ -169,11 +114,9 @@ def run(
     """
     caller = inspect.currentframe()
     frame = caller.f_back.f_back if caller and caller.f_back else None  # skip contextmanager
-    resolved = target(namespace=_variables(frame))
     param_names, param_values = _split(params)
     metric_names, metric_values = _split(metrics)
-    with recording(
-        resolved,
+    with record_cell(
         _caller_code(frame),
         namespace=lambda: _variables(frame),
         params=param_names,
@@ -181,7 +124,6 @@ def run(
         name=name,
         tags=tags,
         autolog=autolog,
-        warn=warn,
     ) as capture:
         capture.log_params(param_values)
         capture.log_metrics(metric_values)
@@ -243,12 +185,6 @@ def register(
     )
 
 
-def active_run_id() -> str | None:
-    """The id of MLflow's active run in this process, if any."""
-    active = mlflow.active_run()
-    return None if active is None else str(active.info.run_id)
-
-
 def lineage(ref: str) -> LineageGraph:
     """The lineage graph of ``MODEL``, ``MODEL@ALIAS`` or ``MODEL/VERSION`` (SVG in JupyterLab)."""
     return build_lineage(target().client, parse_model_ref(ref))
@@ -278,33 +214,8 @@ def job(
     Raises:
         MlopsError: USAGE when the notebook cannot be found or a declaration is invalid.
     """
-    found = _session.current()._found
-    explicit = notebook or (str(found.path) if found is not None and found.path else None)
-    try:
-        location = discover_notebook(
-            explicit=explicit, namespace=namespace, cell_source=cell_source
-        )
-    except FileNotFoundError as exc:
-        raise MlopsError(str(exc), ErrorCode.USAGE) from exc
-    if location.path is None or location.path.suffix != ".ipynb":
-        raise MlopsError(
-            "cannot tell which notebook this is; save it and pass --notebook PATH",
-            ErrorCode.USAGE,
-        )
-    return init_job(
-        location.path, name=name, declarations=params, model=model, experiment=experiment
-    )
-
-
-def warn(message: str) -> None:
-    """Print one warning line to stderr (shown in red by Jupyter)."""
-    print(f"jupyter-mlops: warning: {message}", file=sys.stderr)
-
-
-def _notice_once(message: str) -> None:
-    if message not in _announced:
-        _announced.add(message)
-        print(f"jupyter-mlops: {message}", file=sys.stderr)
+    path = session_notebook(notebook, namespace=namespace, cell_source=cell_source)
+    return init_job(path, name=name, declarations=params, model=model, experiment=experiment)
 
 
 def _split(values: Mapping[str, Any] | Sequence[str] | None) -> tuple[list[str], dict[str, Any]]:

@@ -1,8 +1,10 @@
 """Starting the recording of notebook code as one MLflow run, and its whole life cycle.
 
-:func:`start_capture` creates the run with its lineage tags; :func:`recording` wraps the
-execution of a cell (or ``with`` block): the run is MLflow's active run while it executes, so
-plain ``mlflow.log_*`` calls and autologging land on it, and it is always ended afterwards.
+:func:`record_cell` is the one use case of the adapters that record code (``%%mlops run`` and
+``jupyter_mlops.run()``): it resolves the session's target and records. :func:`start_capture`
+creates the run with its lineage tags; :func:`recording` wraps the execution of a cell (or
+``with`` block): the run is MLflow's active run while it executes, so plain ``mlflow.log_*``
+calls and autologging land on it, and it is always ended afterwards.
 """
 
 from __future__ import annotations
@@ -15,17 +17,28 @@ from typing import Any
 import mlflow
 
 from jupyter_mlops.core.capture.autolog import sklearn_autolog
+from jupyter_mlops.core.capture.hidden_state import CellExecution, assess_notebook
 from jupyter_mlops.core.capture.identity import current_user
 from jupyter_mlops.core.capture.job_context import current_job
 from jupyter_mlops.core.capture.provenance import CellCode, lineage_tags, start_git_probe
 from jupyter_mlops.core.capture.run_capture import RunCapture, RunResult, Warn
 from jupyter_mlops.core.capture.session import Target
+from jupyter_mlops.core.capture.target import session_target
+from jupyter_mlops.core.capture.target import warn as console_warn
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.store.deadline import StoreDeadline, StoreUnavailable
 from jupyter_mlops.core.store.orphans import owner_tags
 
-__all__ = ["CellCode", "RunCapture", "RunResult", "recording", "start_capture", "validate_tags"]
+__all__ = [
+    "CellCode",
+    "RunCapture",
+    "RunResult",
+    "record_cell",
+    "recording",
+    "start_capture",
+    "validate_tags",
+]
 
 _RESERVED_TAG_PREFIXES = (
     "mlops.",
@@ -105,6 +118,56 @@ def start_capture(
             ErrorCode.TRACKING_UNAVAILABLE,
         ) from exc
     return RunCapture(target, run, code, git, warn or (lambda _message: None))
+
+
+@contextmanager
+def record_cell(
+    code: CellCode,
+    *,
+    namespace: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    cell_source: str | None = None,
+    history: Sequence[CellExecution] | None = None,
+    params: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    injected: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    autolog: bool = True,
+    warn: Warn = console_warn,
+) -> Iterator[RunCapture]:
+    """Record the ``with`` body as one run of the session's target: ``%%mlops run`` and
+    ``jupyter_mlops.run()`` both come here.
+
+    The target is resolved once per session (see :mod:`~jupyter_mlops.core.capture.target`)
+    from ``namespace`` (read now and again when the body has finished, see
+    :func:`recording`) and ``cell_source`` (the notebook cell's source, which can locate the
+    notebook). With the ``history`` of the cells run in this kernel, the run is tagged with
+    the hidden-state guard's finding against the saved notebook, and a warning is shown when
+    it found hidden state. ``capture.target`` is the target used.
+
+    Raises:
+        MlopsError: when the target cannot be resolved or the run cannot be created (then
+            the body is not executed).
+    """
+    variables = namespace() if callable(namespace) else namespace
+    target = session_target(namespace=variables, cell_source=cell_source)
+    hidden = None if history is None else assess_notebook(history, target.notebook.path)
+    with recording(
+        target,
+        code,
+        namespace=namespace,
+        params=params,
+        metrics=metrics,
+        injected=injected,
+        name=name,
+        tags=tags,
+        autolog=autolog,
+        system_tags=None if hidden is None else hidden.tags(),
+        warn=warn,
+    ) as capture:
+        if hidden is not None and (warning := hidden.warning()) is not None:
+            warn(warning)
+        yield capture
 
 
 @contextmanager

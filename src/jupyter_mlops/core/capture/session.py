@@ -2,14 +2,15 @@
 
 A :class:`Session` remembers what ``%mlops init`` (or ``jupyter_mlops.init()``) resolved: the
 settings, the connected client, the experiment id and the notebook. Core functions never read
-it; they take a :class:`Target` explicitly. Only the fluent facade and the magics use the
-process-wide session returned by :func:`current`.
+it; they take a :class:`Target` explicitly. Only :mod:`jupyter_mlops.core.capture.target`
+(which the fluent facade and the magics call) uses the process-wide session returned by
+:func:`current`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ class Session:
     _target: Target | None = None
     _found: NotebookLocation | None = None  # the last notebook discovered (kept across init)
     _failure: MlopsError | None = None  # why the last init failed; nothing is recorded then
+    settled: Target | None = None  # the target whose experiment exists and MLflow points at
+    announced: set[str] = field(default_factory=set)  # notices printed once in this session
 
     def configure(
         self,
@@ -197,6 +200,11 @@ class Session:
     def resolved(self) -> Target | None:
         """The target if it was resolved already, else None (never connects)."""
         return self._target
+
+    @property
+    def found(self) -> NotebookLocation | None:
+        """The notebook this session last discovered (kept across ``init``), if any."""
+        return self._found
 
 
 def connect_registry(

@@ -25,7 +25,7 @@ from mlflow.entities import Run
 
 from jupyter_mlops.core.redaction import mask_uri
 
-__all__ = ["activate", "deactivate", "point_fluent_api", "terminate"]
+__all__ = ["activate", "active_run_id", "deactivate", "point_fluent_api", "terminate"]
 
 _MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
 
@@ -49,6 +49,12 @@ def _environment_kept(names: tuple[str, ...] = _MLFLOW_ENV) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def active_run_id() -> str | None:
+    """The id of MLflow's active run in this process, if any."""
+    active = mlflow.active_run()
+    return None if active is None else str(active.info.run_id)
 
 
 def activate(run: Run, tracking_uri: str) -> None:

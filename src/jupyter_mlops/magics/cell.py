@@ -19,7 +19,14 @@ from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 from jupyter_mlops.core.capture.hidden_state import CellExecution
 from jupyter_mlops.core.capture.record import CellCode
 
-__all__ = ["CellTracker", "CompiledBody", "compile_body", "describe_cell"]
+__all__ = [
+    "CellTracker",
+    "CompiledBody",
+    "compile_body",
+    "describe_cell",
+    "describe_line",
+    "running_count",
+]
 
 
 class CellTracker:
@@ -78,6 +85,17 @@ def describe_cell(shell: InteractiveShell, tracker: CellTracker, line: str, body
         python=shell.transform_cell(body),
         cell_id=tracker.cell_id if matches else None,
         execution_count=running_count(shell, raw if matches else None),
+    )
+
+
+def describe_line(shell: InteractiveShell, tracker: CellTracker, source: str) -> CellCode:
+    """Return the :class:`CellCode` of the running cell that calls a line magic; ``source``
+    is its tracked source (or a stand-in when the magic was called directly)."""
+    return CellCode(
+        source=source,
+        python=shell.transform_cell(source),
+        cell_id=tracker.cell_id,
+        execution_count=running_count(shell, tracker.raw_cell),
     )
 
 
