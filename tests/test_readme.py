@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # How Quickstart command 2 ends, and the two runs .ci/run makes of it after the same install.
 RUN_SUITE = " && .venv/bin/python -m pytest"
 TIERS = [
-    '.venv/bin/python -m pytest -m "not slow" -x',
+    '.venv/bin/python -m pytest -m "not slow" -x -n 2',
     ".venv/bin/python -m pytest -m slow",
 ]
 
