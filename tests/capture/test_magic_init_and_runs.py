@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -183,3 +184,25 @@ def test_init_keeps_a_notebook_found_earlier_by_search(tmp_path: Path):
         assert f"{tmp_path / 'searched.ipynb'}  (found by search)" in shown.stdout
     finally:
         ip.run_line_magic("unload_ext", "jupyter_mlops")
+
+
+def test_help_names_each_magic_once(shell):
+    doc = shell.find_line_magic("mlops").__doc__
+    assert "%mlops init [" in doc and "%%mlops run [" in doc and "%mlops runs [" in doc
+    assert "%%%" not in doc and "%%mlops init" not in doc
+
+
+def test_init_does_not_leak_into_the_environment(shell, tracking_uri):
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_EXPERIMENT_ID" not in os.environ
+    with capture_output() as shown:
+        shell.run_line_magic("mlops", "init")
+    assert "(explicit)" in shown.stdout and "from the environment" not in shown.stdout
+
+
+def test_vscode_notebook_is_found_by_init(shell, tmp_path: Path):
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "vsc.ipynb")
+    shell.user_ns["__vsc_ipynb_file__"] = str(tmp_path / "vsc.ipynb")
+    with capture_output() as shown:
+        shell.run_line_magic("mlops", "init --experiment tests")
+    assert f"{tmp_path / 'vsc.ipynb'}  (found by vscode)" in shown.stdout

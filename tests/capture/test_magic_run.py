@@ -273,3 +273,19 @@ def test_papermill_injected_parameters_are_recorded_without_naming_them(shell, c
     run = only_run(client)
     assert run.data.params == {"alpha": "0.7", "model_name": "gbm", "depth": "3"}
     assert run.data.tags["mlops.params.keys"] == "alpha,model_name,depth"
+
+
+def test_execution_count_is_the_cells_in_number(shell, client):
+    result = shell.run_cell("%%mlops run --no-autolog\nx = 1", store_history=True)
+    assert only_run(client).data.tags["mlops.cell.execution_count"] == str(result.execution_count)
+    assert only_run(client).info.run_name == f"cell{result.execution_count}"
+
+
+def test_dataset_source_names_no_run(shell, client):
+    shell.run_cell(
+        "%%mlops run --no-autolog\nimport pandas as pd\nframe = pd.DataFrame({'a': [1]})"
+    )
+    (data,) = only_run(client).inputs.dataset_inputs
+    assert json.loads(data.dataset.source) == {
+        "tags": {"mlops.fingerprint.format": "jupyter-mlops-fingerprint/1"}
+    }

@@ -54,7 +54,7 @@ def referenced_names(code: str) -> dict[str, str]:
     Unparseable code yields an empty mapping (the cell will fail on its own).
 
     >>> referenced_names("model.fit(X, y)\\nscore(model.predict(X_test))")
-    {'model': 'input', 'X': 'training', 'y': 'training', 'score': 'input', 'X_test': 'evaluation'}
+    {'X': 'training', 'y': 'training', 'score': 'input', 'model': 'input', 'X_test': 'evaluation'}
     """
     try:
         tree = ast.parse(code)

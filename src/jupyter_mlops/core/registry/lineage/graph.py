@@ -17,7 +17,7 @@ registered from the same notebook (or script).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,6 +30,8 @@ from jupyter_mlops.core.capture.datasets import data_fingerprints
 from jupyter_mlops.core.capture.job_context import current_job
 from jupyter_mlops.core.registry.held_aliases import held_version
 from jupyter_mlops.core.registry.lineage.job import job_attributes
+from jupyter_mlops.core.registry.lineage.model import LINEAGE_SCHEMA, Edge, Node
+from jupyter_mlops.core.registry.lineage.render import render_html, render_text
 from jupyter_mlops.core.registry.refs import ModelRef, model_versions, resolve
 
 __all__ = [
@@ -41,26 +43,6 @@ __all__ = [
     "utc_iso",
     "validation_status",
 ]
-
-LINEAGE_SCHEMA = "jupyter-mlops/lineage/1"
-
-
-@dataclass(frozen=True)
-class Node:
-    """One thing in the graph; ``id`` is ``<kind>:<identifier>``."""
-
-    kind: str  # dataset | job | run | model_version
-    id: str
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A directed relation between two nodes."""
-
-    kind: str  # input | ran | produced | same_notebook
-    source: str
-    target: str
 
 
 @dataclass(frozen=True)
@@ -94,14 +76,10 @@ class LineageGraph:
 
     def to_text(self) -> str:
         """A terminal rendering."""
-        from jupyter_mlops.core.registry.lineage.render import render_text
-
         return render_text(self)
 
     def to_html(self) -> str:
         """An HTML rendering with an inline SVG graph."""
-        from jupyter_mlops.core.registry.lineage.render import render_html
-
         return render_html(self)
 
     def _repr_html_(self) -> str:

@@ -1,16 +1,35 @@
-"""Rendering a :class:`~jupyter_mlops.core.registry.lineage.graph.LineageGraph`: text for
-terminals, an inline
-SVG (themed with JupyterLab's CSS variables) for notebooks."""
+"""Rendering a lineage graph: text for terminals, an inline SVG (themed with JupyterLab's CSS
+variables) for notebooks.
+
+``graph`` builds :class:`~jupyter_mlops.core.registry.lineage.graph.LineageGraph` and renders it
+with these functions, so they take a :class:`Graph` (what they read of one) and never import
+``graph``.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from jupyter_mlops.core.registry.lineage.graph import LineageGraph, Node
+from jupyter_mlops.core.registry.lineage.model import Edge, Node
 
-__all__ = ["node_lines", "render_html", "render_text"]
+__all__ = ["Graph", "node_lines", "render_html", "render_text"]
+
+
+class Graph(Protocol):
+    """What rendering reads of a graph."""
+
+    @property
+    def root(self) -> str: ...
+
+    @property
+    def edges(self) -> Sequence[Edge]: ...
+
+    def node(self, node_id: str) -> Node: ...
+
+    def of_kind(self, kind: str) -> list[Node]: ...
+
 
 _MAX_ITEMS = 4  # params/metrics shown per node (key ones first)
 
@@ -78,7 +97,7 @@ def node_lines(node: Node) -> tuple[str, list[str]]:
     return f"{a['name']} version {a['version']}", lines
 
 
-def render_text(graph: LineageGraph) -> str:
+def render_text(graph: Graph) -> str:
     """The graph as indented text, data at the top, sibling versions at the bottom."""
     root = graph.node(graph.root)
     out = [f"Lineage of {root.attributes['name']} version {root.attributes['version']}", ""]
@@ -124,7 +143,7 @@ def _box_height(lines: int) -> int:
     return _PAD * 2 + _LINE_H * (lines + 1)
 
 
-def render_html(graph: LineageGraph) -> str:
+def render_html(graph: Graph) -> str:
     """An inline SVG: one column per step, arrows along the edges; hover shows full ids."""
     root = graph.node(graph.root)
     captions = ("job", "training data", "run", "this version", "same notebook")
