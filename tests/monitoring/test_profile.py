@@ -10,15 +10,11 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops
-from jupyter_mlops.core.capture.produced import (
-    PRODUCED_TAG,
-    did_produce,
-    produced_names,
-    produced_tag_value,
-)
+from jupyter_mlops.core.capture.produced import did_produce, produced_names, produced_tag_value
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.monitoring.profile import PROFILE_FORMAT, profile_data
 from jupyter_mlops.core.registry.refs import ModelRef, parse_model_ref
+from jupyter_mlops.core.tags import CELL_PRODUCED_TAG
 
 # -- profile_data ---------------------------------------------------------------------------
 
@@ -204,7 +200,7 @@ def test_produced_names_docstring_example_holds():
 
 
 def test_produced_tag_value_brackets_names_with_commas():
-    assert PRODUCED_TAG == "mlops.cell.produced"
+    assert CELL_PRODUCED_TAG == "mlops.cell.produced"
     value = produced_tag_value("model = 1\nclf.fit(X)")
     assert value == ",model,clf,"
     assert produced_tag_value("print('nothing bound')") is None

@@ -19,13 +19,13 @@ from mlflow import MlflowClient
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.registry.alias_history import alias_history
 from jupyter_mlops.core.registry.alias_ledger import (
-    LEDGER_PREFIX,
     check_move,
     ledger_entries,
     move_alias,
     rollback,
 )
 from jupyter_mlops.core.registry.refs import NotAVersionNumber
+from jupyter_mlops.core.tags import LEDGER_PREFIX
 from support.registry import aliases, cli
 
 MODEL = "credit-risk"

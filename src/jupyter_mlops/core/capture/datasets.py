@@ -16,19 +16,22 @@ from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.types import ColSpec, DataType, Schema
 
 from jupyter_mlops.core.capture.fingerprint import FINGERPRINT_FORMAT, DataSummary
+from jupyter_mlops.core.tags import (
+    DATA_FINGERPRINT_SUFFIX,
+    DATA_TAG_PREFIX,
+    FINGERPRINT_FORMAT_TAG,
+)
 
 __all__ = [
     "CONTEXT_TAG",
     "data_fingerprints",
     "dataset_input",
-    "fingerprint_tag",
     "input_context",
     "referenced_names",
 ]
 
 #: MLflow's input tag saying how a dataset was used (training, evaluation, input).
 CONTEXT_TAG = "mlflow.data.context"
-_PREFIX, _SUFFIX = "mlops.data.", ".fingerprint"
 
 _TRAINING_CALLS = frozenset(
     {
@@ -108,7 +111,7 @@ def dataset_input(name: str, summary: DataSummary, context: str) -> DatasetInput
         name=name,
         digest=summary.fingerprint,
         source_type="code",
-        source=json.dumps({"tags": {"mlops.fingerprint.format": FINGERPRINT_FORMAT}}),
+        source=json.dumps({"tags": {FINGERPRINT_FORMAT_TAG: FINGERPRINT_FORMAT}}),
         schema=json.dumps({"mlflow_colspec": _colspec(summary)}),
         profile=json.dumps(
             {
@@ -126,17 +129,12 @@ def input_context(item: DatasetInput) -> str:
     return next((t.value for t in item.tags if t.key == CONTEXT_TAG), "input")
 
 
-def fingerprint_tag(name: str) -> str:
-    """The run or version tag holding the fingerprint of the data named ``name``."""
-    return f"{_PREFIX}{name}{_SUFFIX}"
-
-
 def data_fingerprints(tags: Mapping[str, str]) -> dict[str, str]:
     """``{data name: fingerprint}`` from a run's or version's ``mlops.data.*`` tags, by name."""
     return {
-        key[len(_PREFIX) : -len(_SUFFIX)]: value
+        key[len(DATA_TAG_PREFIX) : -len(DATA_FINGERPRINT_SUFFIX)]: value
         for key, value in sorted(tags.items())
-        if key.startswith(_PREFIX) and key.endswith(_SUFFIX)
+        if key.startswith(DATA_TAG_PREFIX) and key.endswith(DATA_FINGERPRINT_SUFFIX)
     }
 
 

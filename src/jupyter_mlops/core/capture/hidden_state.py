@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from jupyter_mlops.core.capture.job_context import HIDDEN_STATE_TAG, current_job
+from jupyter_mlops.core.capture.job_context import current_job
+from jupyter_mlops.core.tags import HIDDEN_STATE_CELLS_TAG, HIDDEN_STATE_TAG
 
 __all__ = [
     "CellExecution",
@@ -34,7 +35,6 @@ __all__ = [
     "saved_cells",
 ]
 
-CELLS_TAG = f"{HIDDEN_STATE_TAG}.cells"
 _TAG_LIMIT = 8000  # MLflow's limit on a tag value
 _LISTED_BELOW = 10  # cells below named in one finding's detail
 _LISTED_FINDINGS = 3  # findings named in the warning line
@@ -104,7 +104,7 @@ class HiddenState:
         while len(text) > _TAG_LIMIT and len(items) > 1:
             items.pop()
             text = _compact(items)
-        return {HIDDEN_STATE_TAG: "true", CELLS_TAG: text[:_TAG_LIMIT]}
+        return {HIDDEN_STATE_TAG: "true", HIDDEN_STATE_CELLS_TAG: text[:_TAG_LIMIT]}
 
     def warning(self) -> str | None:
         """One readable line naming the findings, None when there are none."""
@@ -113,7 +113,7 @@ class HiddenState:
         named = "; ".join(f.sentence() for f in self.findings[:_LISTED_FINDINGS])
         more = len(self.findings) - _LISTED_FINDINGS
         if more > 0:
-            named += f"; {more} more in the tag {CELLS_TAG}"
+            named += f"; {more} more in the tag {HIDDEN_STATE_CELLS_TAG}"
         return (
             f"hidden state: {named} — re-run the notebook top to bottom "
             "(or use `jupyter-mlops run`) for a clean record"

@@ -23,6 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_mlops.core.config import JOB_ID_ENV, JOB_NAME_ENV, JOB_PARENT_ENV
+from jupyter_mlops.core.tags import (
+    HIDDEN_STATE_TAG,
+    JOB_ID_TAG,
+    JOB_NAME_TAG,
+    JOB_RUN_TAG,
+)
 
 __all__ = [
     "JobContext",
@@ -31,13 +37,6 @@ __all__ = [
 ]
 
 
-#: Tags every run captured inside a job carries (and the job's own run).
-JOB_ID_TAG = "mlops.job.id"
-JOB_NAME_TAG = "mlops.job.name"
-HIDDEN_STATE_TAG = "mlops.hidden_state"
-#: On a model version registered inside a job: the job's run and, once it ended, its outcome.
-JOB_RUN_TAG = "mlops.job.run_id"
-JOB_OUTCOME_TAG = "mlops.job.outcome"
 _RUN_CONTEXT_ENV = "MLFLOW_RUN_CONTEXT"  # MLflow's SystemEnvironmentContext reads it
 
 

@@ -12,17 +12,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 __all__ = [
-    "OBJECTS_TAG",
-    "PRODUCED_TAG",
     "did_produce",
     "produced_names",
     "produced_objects",
     "produced_tag_value",
 ]
 
-PRODUCED_TAG = "mlops.cell.produced"
-#: JSON ``{name: id(object)}`` of the estimators a cell produced, valid in the recording process.
-OBJECTS_TAG = "mlops.cell.objects"
 _FITTING = frozenset({"fit", "fit_transform", "fit_predict", "partial_fit"})
 _MAX_TAG = 8000  # mlflow.utils.validation.MAX_TAG_VAL_LENGTH
 

@@ -14,6 +14,17 @@ from typing import TYPE_CHECKING
 from jupyter_mlops.core.capture.git_state import GitState, read_git_state
 from jupyter_mlops.core.capture.notebook import find_cell_id
 from jupyter_mlops.core.store.queries import notebook_tag_filter
+from jupyter_mlops.core.tags import (
+    CELL_EXECUTION_COUNT_TAG,
+    CELL_ID_TAG,
+    CODE_PATH_TAG,
+    GIT_DIRTY_TAG,
+    NOTEBOOK_FOUND_BY_TAG,
+    NOTEBOOK_PATH_TAG,
+    PROJECT_ROOT_TAG,
+    SCRIPT_PATH_TAG,
+    VERSION_TAG,
+)
 
 if TYPE_CHECKING:
     from jupyter_mlops.core.capture.session import Target
@@ -77,7 +88,7 @@ def git_tags(state: GitState | None) -> dict[str, str]:
         return {}
     return {
         "mlflow.source.git.commit": state.commit,
-        "mlops.git.dirty": "true" if state.dirty else "false",
+        GIT_DIRTY_TAG: "true" if state.dirty else "false",
     }
 
 
@@ -89,31 +100,31 @@ def lineage_tags(target: Target, code: CellCode) -> dict[str, str]:
     from jupyter_mlops._version import __version__
 
     tags = {
-        "mlops.version": __version__,
-        "mlops.project.root": str(target.settings.project_root),
+        VERSION_TAG: __version__,
+        PROJECT_ROOT_TAG: str(target.settings.project_root),
     }
     if code.script is not None:  # jupyter_mlops.run() in a Python script
         found = target.notebook
         entry = found.path if found.found_by == "script" and found.path else code.script
         script = _relative(entry, target)
         tags.update({"mlflow.source.type": "LOCAL", "mlflow.source.name": script})
-        tags["mlops.script.path"] = script  # the program that was run
+        tags[SCRIPT_PATH_TAG] = script  # the program that was run
         if code.script != entry:  # the module whose code ran, imported by that program
-            tags["mlops.code.path"] = _relative(code.script, target)
+            tags[CODE_PATH_TAG] = _relative(code.script, target)
         return tags
     tags["mlflow.source.type"] = "NOTEBOOK"
-    tags["mlops.notebook.found_by"] = target.notebook.found_by
+    tags[NOTEBOOK_FOUND_BY_TAG] = target.notebook.found_by
     relative = relative_notebook_path(target)
     if relative is not None:
         tags["mlflow.source.name"] = relative
-        tags["mlops.notebook.path"] = relative
+        tags[NOTEBOOK_PATH_TAG] = relative
     cell_id = code.cell_id if code.cell_id and _NBFORMAT_CELL_ID.match(code.cell_id) else None
     if cell_id is None and target.notebook.path is not None:
         cell_id = find_cell_id(target.notebook.path, code.source)
     if cell_id:
-        tags["mlops.cell.id"] = cell_id
+        tags[CELL_ID_TAG] = cell_id
     if code.execution_count is not None:
-        tags["mlops.cell.execution_count"] = str(code.execution_count)
+        tags[CELL_EXECUTION_COUNT_TAG] = str(code.execution_count)
     return tags
 
 

@@ -29,6 +29,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import MASK, is_secret_name, looks_like_secret
 from jupyter_mlops.core.store.deadline import StoreDeadline, StoreUnavailable
 from jupyter_mlops.core.store.orphans import owner_tags
+from jupyter_mlops.core.tags import TAG_PREFIX
 
 __all__ = [
     "CellCode",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 _RESERVED_TAG_PREFIXES = (
-    "mlops.",
+    TAG_PREFIX,
     "mlflow.source.",
     "mlflow.parentRunId",
     "mlflow.runName",

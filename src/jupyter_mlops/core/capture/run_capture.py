@@ -24,16 +24,10 @@ from mlflow import MlflowClient
 from mlflow.entities import DatasetInput, Metric, Param, Run, RunTag
 from mlflow.exceptions import MlflowException
 
-from jupyter_mlops.core.capture.datasets import dataset_input, fingerprint_tag, referenced_names
+from jupyter_mlops.core.capture.datasets import dataset_input, referenced_names
 from jupyter_mlops.core.capture.fingerprint import DataSummary, is_tabular, summarize
 from jupyter_mlops.core.capture.git_state import GitState
-from jupyter_mlops.core.capture.produced import (
-    OBJECTS_TAG,
-    PRODUCED_TAG,
-    produced_names,
-    produced_objects,
-    produced_tag_value,
-)
+from jupyter_mlops.core.capture.produced import produced_names, produced_objects, produced_tag_value
 from jupyter_mlops.core.capture.provenance import CellCode, git_tags
 from jupyter_mlops.core.capture.run_files import closing_files, code_files, write_run_files
 from jupyter_mlops.core.capture.session import Target
@@ -41,6 +35,14 @@ from jupyter_mlops.core.redaction import mask_uris, mask_value, redact_text
 from jupyter_mlops.core.store.active_run import activate, deactivate, terminate
 from jupyter_mlops.core.store.deadline import StoreDeadline, StoreUnavailable
 from jupyter_mlops.core.store.pending_records import record_unfinished
+from jupyter_mlops.core.tags import (
+    CELL_OBJECTS_TAG,
+    CELL_PRODUCED_TAG,
+    ERROR_MESSAGE_TAG,
+    ERROR_TYPE_TAG,
+    data_fingerprint_tag,
+    keys_tag,
+)
 
 __all__ = ["RunCapture", "RunResult", "Warn"]
 
@@ -291,17 +293,17 @@ class RunCapture:
         # The params and metrics the user chose (not autolog's): what tables show first.
         for kind, chosen in (("params", self._params), ("metrics", self._metrics)):
             if chosen:
-                tags[f"mlops.{kind}.keys"] = ",".join(chosen)
+                tags[keys_tag(kind)] = ",".join(chosen)
         for name, (summary, _) in self._datasets.items():
-            tags[fingerprint_tag(name)] = summary.fingerprint
+            tags[data_fingerprint_tag(name)] = summary.fingerprint
         produced = produced_tag_value(self.code.python or "", nested=self.code.script is not None)
         if produced is not None:  # lets `register VAR` find the run that made VAR
-            tags[PRODUCED_TAG] = produced
+            tags[CELL_PRODUCED_TAG] = produced
         if self._objects:  # ... and check it is still the same object in this process
-            tags[OBJECTS_TAG] = json.dumps(self._objects)[:_MAX_TAG]
+            tags[CELL_OBJECTS_TAG] = json.dumps(self._objects)[:_MAX_TAG]
         if error is not None:
-            tags["mlops.error.type"] = type(error).__qualname__
-            tags["mlops.error.message"] = redact_text(str(error))[:_MAX_TAG]
+            tags[ERROR_TYPE_TAG] = type(error).__qualname__
+            tags[ERROR_MESSAGE_TAG] = redact_text(str(error))[:_MAX_TAG]
         return tags
 
     def _flush(self, error: BaseException | None, tags: dict[str, str]) -> None:

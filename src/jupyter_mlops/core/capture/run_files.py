@@ -17,13 +17,19 @@ from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 from jupyter_mlops.core.capture import environment
 from jupyter_mlops.core.capture.notebook import notebook_snapshot
 from jupyter_mlops.core.redaction import redact_text
+from jupyter_mlops.core.tags import (
+    CELL_CODE_ARTIFACT,
+    NOTEBOOK_SNAPSHOT_ARTIFACT,
+    REQUIREMENTS_ARTIFACT,
+    TRACEBACK_ARTIFACT,
+)
 
 __all__ = ["closing_files", "code_files", "write_run_files"]
 
 
 def code_files(cell_source: str) -> dict[str, str]:
     """The code that runs, written when the run starts: a run whose kernel dies keeps it."""
-    return {"code/cell.py": redact_text(cell_source)}
+    return {CELL_CODE_ARTIFACT: redact_text(cell_source)}
 
 
 def closing_files(notebook: Path | None, error: BaseException | None) -> dict[str, str]:
@@ -31,11 +37,11 @@ def closing_files(notebook: Path | None, error: BaseException | None) -> dict[st
     files: dict[str, str] = {}
     snapshot = notebook_snapshot(notebook) if notebook is not None else None
     if snapshot is not None:
-        files["code/notebook.ipynb"] = snapshot
-    files["environment/requirements.txt"] = environment.requirements_text()
+        files[NOTEBOOK_SNAPSHOT_ARTIFACT] = snapshot
+    files[REQUIREMENTS_ARTIFACT] = environment.requirements_text()
     if error is not None:
         lines = traceback.format_exception(type(error), error, error.__traceback__)
-        files["error/traceback.txt"] = redact_text("".join(lines))
+        files[TRACEBACK_ARTIFACT] = redact_text("".join(lines))
     return files
 
 

@@ -18,9 +18,9 @@ from jupyter_mlops.core.config import Settings
 from jupyter_mlops.core.jobs.contract import JobContract
 from jupyter_mlops.core.jobs.parameters.values import format_value
 from jupyter_mlops.core.redaction import redact_parameters
+from jupyter_mlops.core.tags import JOB_OUTPUT_ARTIFACT
 
 __all__ = [
-    "OUTPUT_ARTIFACT",
     "CellFailure",
     "ChildRun",
     "ExecutionOutcome",
@@ -28,9 +28,6 @@ __all__ = [
     "Outcome",
     "PreparedJob",
 ]
-
-#: Where the executed notebook is logged on the job's run.
-OUTPUT_ARTIFACT = "job/output.ipynb"
 
 
 class Outcome(str, enum.Enum):
@@ -192,7 +189,7 @@ class JobResult:
                 or "none"
             ),
             f"  output        : {job.output}"
-            + (f" (logged as {OUTPUT_ARTIFACT})" if self.run_id else ""),
+            + (f" (logged as {JOB_OUTPUT_ARTIFACT})" if self.run_id else ""),
         ]
         for child in self.children:
             made = f" -> registered {', '.join(child.versions)}" if child.versions else ""

@@ -15,19 +15,33 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jupyter_mlops.core.capture.job_context import HIDDEN_STATE_TAG, JOB_ID_TAG, JOB_NAME_TAG
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.jobs.execution import executed_by
-from jupyter_mlops.core.jobs.model import (
-    OUTPUT_ARTIFACT,
-    ChildRun,
-    ExecutionOutcome,
-    Outcome,
-    PreparedJob,
-)
+from jupyter_mlops.core.jobs.model import ChildRun, ExecutionOutcome, Outcome, PreparedJob
 from jupyter_mlops.core.jobs.parameters.values import to_json_value
 from jupyter_mlops.core.redaction import mask_value, redact_parameters, redact_text
 from jupyter_mlops.core.store.causes import store_cause
+from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.tags import (
+    ERROR_MESSAGE_TAG,
+    ERROR_TYPE_TAG,
+    HIDDEN_STATE_TAG,
+    JOB_CELLS_TAG,
+    JOB_FAILED_CELL_ID_TAG,
+    JOB_FAILED_CELL_TAG,
+    JOB_ID_TAG,
+    JOB_MODEL_TAG,
+    JOB_NAME_TAG,
+    JOB_OUTCOME_TAG,
+    JOB_OUTPUT_ARTIFACT,
+    JOB_OUTPUT_TAG,
+    JOB_PARAMETER_TYPES_TAG,
+    JOB_PARAMETERS_TAG,
+    NOTEBOOK_FOUND_BY_TAG,
+    NOTEBOOK_PATH_TAG,
+    PROJECT_ROOT_TAG,
+    VERSION_TAG,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -35,17 +49,9 @@ if TYPE_CHECKING:
     from jupyter_mlops.core.capture.session import Target
 
 __all__ = [
-    "OUTCOME_TAG",
-    "OUTPUT_ARTIFACT",
-    "PARAMETERS_TAG",
-    "PARAMETER_TYPES_TAG",
     "ChildRun",
     "JobRecord",
 ]
-
-PARAMETERS_TAG = "mlops.job.parameters"
-PARAMETER_TYPES_TAG = "mlops.job.parameter_types"
-OUTCOME_TAG = "mlops.job.outcome"
 
 
 @dataclass
@@ -85,11 +91,11 @@ class JobRecord:
             **git_tags(read_git_state(job.notebook.parent, job.notebook)),
             JOB_ID_TAG: job_id,
             JOB_NAME_TAG: job.name,
-            PARAMETERS_TAG: json.dumps(  # secret-looking values masked, as on the child runs
+            JOB_PARAMETERS_TAG: json.dumps(  # secret-looking values masked, as on the child runs
                 redact_parameters({k: to_json_value(v) for k, v in job.values.items()}),
                 sort_keys=False,
             )[:8000],
-            PARAMETER_TYPES_TAG: json.dumps({p.name: p.type for p in job.contract.parameters})[
+            JOB_PARAMETER_TYPES_TAG: json.dumps({p.name: p.type for p in job.contract.parameters})[
                 :8000
             ],
             HIDDEN_STATE_TAG: "false",
@@ -97,7 +103,7 @@ class JobRecord:
             **owner_tags(),
         }
         if job.contract.model:
-            tags["mlops.job.model"] = job.contract.model
+            tags[JOB_MODEL_TAG] = job.contract.model
         try:
             run = target.client.create_run(target.experiment_id, tags=tags, run_name=job.name)
             params = [Param(k, mask_value(k, param_text(v))) for k, v in job.values.items()]
@@ -134,15 +140,15 @@ class JobRecord:
         except Exception as exc:
             warnings.append(f"could not link or end the job's child runs: {exc}")
         warnings.extend(self._settle_versions(client, outcome))
-        tags = {OUTCOME_TAG: outcome.value, "mlops.job.output": str(execution.output)}
-        tags["mlops.job.cells"] = f"{execution.cells_done}/{execution.cells_total}"
+        tags = {JOB_OUTCOME_TAG: outcome.value, JOB_OUTPUT_TAG: str(execution.output)}
+        tags[JOB_CELLS_TAG] = f"{execution.cells_done}/{execution.cells_total}"
         if outcome is not Outcome.SUCCEEDED:
-            tags["mlops.error.type"] = outcome.value
-            tags["mlops.error.message"] = redact_text(message)[:8000]
+            tags[ERROR_TYPE_TAG] = outcome.value
+            tags[ERROR_MESSAGE_TAG] = redact_text(message)[:8000]
         if execution.failure is not None:
-            tags["mlops.job.failed_cell"] = str(execution.failure.index + 1)
+            tags[JOB_FAILED_CELL_TAG] = str(execution.failure.index + 1)
             if execution.failure.cell_id:
-                tags["mlops.job.failed_cell.id"] = execution.failure.cell_id
+                tags[JOB_FAILED_CELL_ID_TAG] = execution.failure.cell_id
         try:
             from mlflow.entities import RunTag
 
@@ -168,10 +174,10 @@ class JobRecord:
             output = None  # never log another execution's notebook as this job's evidence
             warnings.append(
                 f"{execution.output} was overwritten by another execution: not logged as "
-                f"{OUTPUT_ARTIFACT}"
+                f"{JOB_OUTPUT_ARTIFACT}"
             )
         if output is not None:
-            files[OUTPUT_ARTIFACT] = output
+            files[JOB_OUTPUT_ARTIFACT] = output
         write_run_files(self.artifact_uri, self.target.settings.tracking_uri, files)
 
     def _settle_versions(self, client: MlflowClient, outcome: Outcome) -> list[str]:
@@ -201,7 +207,7 @@ class JobRecord:
 
         found = client.search_runs(
             [self.target.experiment_id],
-            filter_string=f"tags.`{JOB_ID_TAG}` = '{self.job_id}'",
+            filter_string=f"tags.`{JOB_ID_TAG}` = {quoted(self.job_id)}",
             max_results=1000,
             order_by=["attributes.start_time ASC"],
         )
@@ -222,7 +228,7 @@ class JobRecord:
                 status = "KILLED"
             versions = tuple(
                 f"{v.name}/{v.version}"
-                for v in client.search_model_versions(f"run_id = '{run_id}'")
+                for v in client.search_model_versions(f"run_id = {quoted(run_id)}")
             )
             children.append(ChildRun(run_id, run.info.run_name or "", status, versions))
         return tuple(children)
@@ -235,10 +241,10 @@ def _source_tags(target: Target) -> dict[str, str]:
 
     relative = relative_notebook_path(target) or ""
     return {
-        "mlops.version": __version__,
-        "mlops.project.root": str(target.settings.project_root),
+        VERSION_TAG: __version__,
+        PROJECT_ROOT_TAG: str(target.settings.project_root),
         "mlflow.source.type": "NOTEBOOK",
         "mlflow.source.name": relative,
-        "mlops.notebook.path": relative,
-        "mlops.notebook.found_by": "argument",
+        NOTEBOOK_PATH_TAG: relative,
+        NOTEBOOK_FOUND_BY_TAG: "argument",
     }

@@ -35,14 +35,24 @@ from jupyter_mlops.core.jobs.model import Outcome
 from jupyter_mlops.core.jobs.parameters.values import convert_text, format_value
 from jupyter_mlops.core.redaction import MASK
 from jupyter_mlops.core.registry.refs import ModelRef, resolve
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    GIT_COMMIT_TAG,
+    GIT_DIRTY_TAG,
+    JOB_PARAMETERS_TAG,
+    METRICS_KEYS_TAG,
+    METRICS_TAG,
+    NOTEBOOK_PATH_TAG,
+    NOTEBOOK_SNAPSHOT_ARTIFACT,
+    PROJECT_ROOT_TAG,
+    SOURCE_RUN_ID_TAG,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Run
 
 __all__ = ["Check", "Reproduction", "reproduce"]
-
-_SNAPSHOT = "code/notebook.ipynb"
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ def reproduce(
         raise MlopsError(f"--tolerance must be 0 or more, got {tolerance}", ErrorCode.USAGE)
     _, version = resolve(client, ref)
     tags = dict(version.tags or {})
-    run_id = tags.get("mlops.source.run_id")
+    run_id = tags.get(SOURCE_RUN_ID_TAG)
     if not run_id:
         raise MlopsError(
             f"{ref.name} version {version.version} has no recorded source run "
@@ -145,8 +155,8 @@ def reproduce(
             ErrorCode.USAGE,
         )
     source = _source_run(client, run_id)
-    notebook_rel = tags.get("mlops.notebook.path") or ""
-    root = Path((source.data.tags.get("mlops.project.root") if source else None) or Path.cwd())
+    notebook_rel = tags.get(NOTEBOOK_PATH_TAG) or ""
+    root = Path((source.data.tags.get(PROJECT_ROOT_TAG) if source else None) or Path.cwd())
     base = Reproduction(
         model=ref.name,
         version=str(version.version),
@@ -217,8 +227,8 @@ def _notebook_text(
     client: MlflowClient, path: Path | None, tags: Mapping[str, str], run_id: str
 ) -> tuple[str | None, str]:
     """The notebook as it was: git at a clean commit first, else the run's snapshot."""
-    commit = tags.get("mlops.git.commit", "")
-    clean = tags.get("mlops.git.dirty") == "false"
+    commit = tags.get(GIT_COMMIT_TAG, "")
+    clean = tags.get(GIT_DIRTY_TAG) == "false"
     tried: list[str] = []
     if path is not None and commit and clean:
         text = file_at_commit(path, commit)
@@ -231,10 +241,10 @@ def _notebook_text(
         tried.append("no commit recorded")
     try:
         with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
-            local = client.download_artifacts(run_id, _SNAPSHOT, tmp)
+            local = client.download_artifacts(run_id, NOTEBOOK_SNAPSHOT_ARTIFACT, tmp)
             return Path(local).read_text(encoding="utf-8"), f"snapshot on run {run_id[:12]}"
     except Exception:
-        tried.append(f"no {_SNAPSHOT} on run {run_id[:12]}")
+        tried.append(f"no {NOTEBOOK_SNAPSHOT_ARTIFACT} on run {run_id[:12]}")
     return None, "; ".join(tried)
 
 
@@ -269,9 +279,9 @@ def _parameters(
     parent_id = source.data.tags.get("mlflow.parentRunId")
     if parent_id:
         parent = _source_run(client, parent_id)
-        if parent is not None and "mlops.job.parameters" in parent.data.tags:
+        if parent is not None and JOB_PARAMETERS_TAG in parent.data.tags:
             try:
-                recorded.update(json.loads(parent.data.tags["mlops.job.parameters"]))
+                recorded.update(json.loads(parent.data.tags[JOB_PARAMETERS_TAG]))
             except ValueError:
                 notes.append("the job run's parameters tag is not JSON; used the run's params")
     values: dict[str, Any] = {}
@@ -298,9 +308,9 @@ def _matching_run(store: str, source: Run | None, tags: Mapping[str, str]) -> Ru
     client = MlflowClient(tracking_uri=store)
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, order_by=["attributes.start_time DESC"])
-    cell_id = tags.get("mlops.cell.id")
+    cell_id = tags.get(CELL_ID_TAG)
     for run in runs:
-        if cell_id and run.data.tags.get("mlops.cell.id") == cell_id:
+        if cell_id and run.data.tags.get(CELL_ID_TAG) == cell_id:
             return run
     name = source.info.run_name if source is not None else None
     return next((r for r in runs if name and r.info.run_name == name), None)
@@ -312,11 +322,11 @@ def _metric_checks(
     recorded: dict[str, float] = {}
     if source is not None:
         recorded = dict(source.data.metrics)
-        chosen = [k for k in source.data.tags.get("mlops.metrics.keys", "").split(",") if k]
+        chosen = [k for k in source.data.tags.get(METRICS_KEYS_TAG, "").split(",") if k]
         if chosen:
             recorded = {k: recorded[k] for k in chosen if k in recorded}
-    elif tags.get("mlops.metrics"):
-        recorded = {k: float(v) for k, v in json.loads(tags["mlops.metrics"]).items()}
+    elif tags.get(METRICS_TAG):
+        recorded = {k: float(v) for k, v in json.loads(tags[METRICS_TAG]).items()}
     checks = []
     for name, old in recorded.items():
         new = rerun.data.metrics.get(name)

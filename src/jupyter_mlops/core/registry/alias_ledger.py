@@ -41,10 +41,10 @@ from jupyter_mlops.core.registry.refs import (
     version_number,
 )
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.tags import LEDGER_PREFIX
 from jupyter_mlops.core.types import LedgerEntry
 
 __all__ = [
-    "LEDGER_PREFIX",
     "AliasMove",
     "alias_at",
     "aliases_at",
@@ -55,7 +55,6 @@ __all__ = [
     "rollback",
 ]
 
-LEDGER_PREFIX = "mlops.ledger."
 _MAX_REASON = 2000
 _ATTEMPTS = 5
 

@@ -13,30 +13,26 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jupyter_mlops.core.capture.job_context import (
+from jupyter_mlops.core.capture.job_context import JobContext
+from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.tags import (
+    HELD_ALIAS_TAG,
+    HELD_ALIASES_TAG,
+    HELD_REASON_TAG,
     JOB_ID_TAG,
     JOB_OUTCOME_TAG,
     JOB_RUN_TAG,
-    JobContext,
 )
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 __all__ = [
-    "HELD_ALIASES_TAG",
-    "HELD_ALIAS_TAG",
     "HeldMove",
     "held_version",
     "hold_alias",
     "settle_job_versions",
 ]
-
-HELD_ALIAS_TAG = "mlops.job.held_alias"  # on the version: the alias to move if the job succeeds
-HELD_REASON_TAG = "mlops.job.held_reason"
-HELD_ALIASES_TAG = (
-    "mlops.job.held_aliases"  # on the job run: the held moves and what became of them
-)
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,9 @@ def hold_alias(
 def held_version(client: MlflowClient, name: str, alias: str, job_id: str) -> str | None:
     """The newest version of ``name`` that job ``job_id`` registered holding ``alias``: what
     ``name@alias`` means to the job's own notebook until the job ends (None if none)."""
-    versions = client.search_model_versions(f"name = '{name}' and tags.`{JOB_ID_TAG}` = '{job_id}'")
+    versions = client.search_model_versions(
+        f"name = {quoted(name)} and tags.`{JOB_ID_TAG}` = {quoted(job_id)}"
+    )
     held = [int(v.version) for v in versions if (v.tags or {}).get(HELD_ALIAS_TAG) == alias]
     return str(max(held)) if held else None
 
@@ -82,7 +80,7 @@ def settle_job_versions(
     """
     from jupyter_mlops.core.registry.alias_ledger import move_alias
 
-    versions = client.search_model_versions(f"tags.`{JOB_ID_TAG}` = '{job_id}'")
+    versions = client.search_model_versions(f"tags.`{JOB_ID_TAG}` = {quoted(job_id)}")
     moves: list[HeldMove] = []
     for version in sorted(versions, key=lambda v: (v.name, int(v.version))):
         name, number = version.name, str(version.version)

@@ -21,9 +21,21 @@ from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.capture.datasets import data_fingerprints
-from jupyter_mlops.core.capture.job_context import JOB_OUTCOME_TAG, JOB_RUN_TAG
 from jupyter_mlops.core.registry.lineage.graph import utc_iso, validation_status
 from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    JOB_OUTCOME_TAG,
+    JOB_RUN_TAG,
+    METRICS_KEYS_TAG,
+    METRICS_TAG,
+    NOTEBOOK_PATH_TAG,
+    OWNER_TAG,
+    PURPOSE_TAG,
+    RISK_TIER_TAG,
+    SCRIPT_PATH_TAG,
+    SOURCE_RUN_ID_TAG,
+)
 from jupyter_mlops.core.types import ModelRow
 
 __all__ = [
@@ -256,14 +268,14 @@ def _row(model: RegisteredModel, failed: dict[str, list[str]]) -> InventoryRow:
     latest = _latest(model)
     vtags = dict(latest.tags or {}) if latest is not None else {}
     data = data_fingerprints(vtags)
-    source = vtags.get("mlops.notebook.path") or vtags.get("mlops.script.path")
+    source = vtags.get(NOTEBOOK_PATH_TAG) or vtags.get(SCRIPT_PATH_TAG)
     fields = {
-        "owner": tags.get("mlops.owner"),
-        "purpose": tags.get("mlops.purpose"),
-        "risk_tier": tags.get("mlops.risk_tier"),
+        "owner": tags.get(OWNER_TAG),
+        "purpose": tags.get(PURPOSE_TAG),
+        "risk_tier": tags.get(RISK_TIER_TAG),
     }
     missing = [name for name, value in fields.items() if not value]
-    if not (vtags.get("mlops.source.run_id") and source and data):
+    if not (vtags.get(SOURCE_RUN_ID_TAG) and source and data):
         missing.append("lineage")
     return InventoryRow(
         name=model.name,
@@ -274,8 +286,8 @@ def _row(model: RegisteredModel, failed: dict[str, list[str]]) -> InventoryRow:
         risk_tier=fields["risk_tier"],
         training_data=data,
         source_notebook=source,
-        source_cell=vtags.get("mlops.cell.id"),
-        source_run_id=vtags.get("mlops.source.run_id") or (latest.run_id if latest else None),
+        source_cell=vtags.get(CELL_ID_TAG),
+        source_run_id=vtags.get(SOURCE_RUN_ID_TAG) or (latest.run_id if latest else None),
         registered=utc_iso(latest.creation_timestamp) if latest is not None else None,
         key_metrics=_key_metrics(vtags),
         validation=validation_status(latest) if latest is not None else "unvalidated",
@@ -286,12 +298,12 @@ def _row(model: RegisteredModel, failed: dict[str, list[str]]) -> InventoryRow:
 
 def _key_metrics(tags: dict[str, str]) -> dict[str, float]:
     try:
-        metrics = json.loads(tags.get("mlops.metrics") or "{}")
+        metrics = json.loads(tags.get(METRICS_TAG) or "{}")
     except ValueError:
         return {}
     if not isinstance(metrics, dict):
         return {}
-    keys = [k for k in (tags.get("mlops.metrics.keys") or "").split(",") if k in metrics]
+    keys = [k for k in (tags.get(METRICS_KEYS_TAG) or "").split(",") if k in metrics]
     chosen = keys or sorted(metrics)[:_KEY_METRICS]
     return {k: metrics[k] for k in chosen}
 

@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
-from jupyter_mlops.core.capture.datasets import data_fingerprints, fingerprint_tag, input_context
+from jupyter_mlops.core.capture.datasets import data_fingerprints, input_context
 from jupyter_mlops.core.capture.fingerprint import fingerprint
 from jupyter_mlops.core.capture.job_context import current_job
 from jupyter_mlops.core.capture.record import CellCode, recording
@@ -41,6 +41,27 @@ from jupyter_mlops.core.registry.training_data import (
     training_data,
 )
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.tags import (
+    CELL_EXECUTION_COUNT_TAG,
+    CELL_ID_TAG,
+    GIT_COMMIT_TAG,
+    GIT_DIRTY_TAG,
+    METRICS_KEYS_TAG,
+    METRICS_TAG,
+    MODEL_FLAVOR_TAG,
+    NOTEBOOK_PATH_TAG,
+    OWNER_TAG,
+    PARAMS_KEYS_TAG,
+    PARAMS_TAG,
+    PURPOSE_TAG,
+    REFERENCE_PROFILES_TAG,
+    RISK_TIER_TAG,
+    SCRIPT_PATH_TAG,
+    SOURCE_RUN_ID_TAG,
+    VERSION_TAG,
+    data_fingerprint_tag,
+    data_rows_tag,
+)
 
 __all__ = [
     "INVENTORY_FIELDS",
@@ -58,9 +79,9 @@ __all__ = [
 
 #: Registered-model tags holding the inventory fields, by option name.
 INVENTORY_FIELDS = {
-    "owner": "mlops.owner",
-    "purpose": "mlops.purpose",
-    "risk_tier": "mlops.risk_tier",
+    "owner": OWNER_TAG,
+    "purpose": PURPOSE_TAG,
+    "risk_tier": RISK_TIER_TAG,
 }
 RISK_TIERS = ("1", "2", "3")
 _MAX_TAG = 100_000  # mlflow.utils.validation.MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
@@ -225,8 +246,8 @@ def register_model(
         version=number,
         run_id=run.info.run_id,
         model_id=logged.model_id,
-        source=tags.get("mlops.notebook.path") or tags.get("mlops.script.path") or "",
-        cell_id=tags.get("mlops.cell.id"),
+        source=tags.get(NOTEBOOK_PATH_TAG) or tags.get(SCRIPT_PATH_TAG) or "",
+        cell_id=tags.get(CELL_ID_TAG),
         alias=move,
         data=tuple(t.name for t in training),
         profiles=tuple(profiles),
@@ -265,16 +286,16 @@ def version_tags_of(
     run: Run, training: Sequence[TrainingData], profiles: list[str]
 ) -> dict[str, str]:
     tags = run.data.tags
-    version_tags = {"mlops.source.run_id": run.info.run_id, "mlops.model.flavor": "sklearn"}
+    version_tags = {SOURCE_RUN_ID_TAG: run.info.run_id, MODEL_FLAVOR_TAG: "sklearn"}
     for ours, theirs in (
-        ("mlops.notebook.path", "mlops.notebook.path"),
-        ("mlops.script.path", "mlops.script.path"),
-        ("mlops.cell.id", "mlops.cell.id"),
-        ("mlops.cell.execution_count", "mlops.cell.execution_count"),
-        ("mlops.git.commit", "mlflow.source.git.commit"),
-        ("mlops.git.dirty", "mlops.git.dirty"),
-        ("mlops.params.keys", "mlops.params.keys"),
-        ("mlops.metrics.keys", "mlops.metrics.keys"),
+        (NOTEBOOK_PATH_TAG, NOTEBOOK_PATH_TAG),
+        (SCRIPT_PATH_TAG, SCRIPT_PATH_TAG),
+        (CELL_ID_TAG, CELL_ID_TAG),
+        (CELL_EXECUTION_COUNT_TAG, CELL_EXECUTION_COUNT_TAG),
+        (GIT_COMMIT_TAG, "mlflow.source.git.commit"),
+        (GIT_DIRTY_TAG, GIT_DIRTY_TAG),
+        (PARAMS_KEYS_TAG, PARAMS_KEYS_TAG),
+        (METRICS_KEYS_TAG, METRICS_KEYS_TAG),
     ):
         if tags.get(theirs):
             version_tags[ours] = tags[theirs]
@@ -284,14 +305,14 @@ def version_tags_of(
     }
     for name, digest in data_fingerprints(tags).items():
         if contexts.get(name) == "training":
-            version_tags[fingerprint_tag(name)] = digest
+            version_tags[data_fingerprint_tag(name)] = digest
     for item in training:  # --data, possibly not recorded on the run
-        version_tags[fingerprint_tag(item.name)] = fingerprint(item.data)
-        version_tags[f"mlops.data.{item.name}.rows"] = str(len(item.data))
-    version_tags["mlops.params"] = _snapshot(run.data.params, tags.get("mlops.params.keys"))
-    version_tags["mlops.metrics"] = _snapshot(run.data.metrics, tags.get("mlops.metrics.keys"))
+        version_tags[data_fingerprint_tag(item.name)] = fingerprint(item.data)
+        version_tags[data_rows_tag(item.name)] = str(len(item.data))
+    version_tags[PARAMS_TAG] = _snapshot(run.data.params, tags.get(PARAMS_KEYS_TAG))
+    version_tags[METRICS_TAG] = _snapshot(run.data.metrics, tags.get(METRICS_KEYS_TAG))
     if profiles:
-        version_tags["mlops.reference.profiles"] = ",".join(profiles)
+        version_tags[REFERENCE_PROFILES_TAG] = ",".join(profiles)
     return version_tags
 
 
@@ -384,7 +405,7 @@ def _not_recording(client: MlflowClient, run_id: str, *, missing_ok: bool = Fals
         if missing_ok:
             return None
         raise mlflow_error(exc, f"run {run_id}") from None
-    if run.info.status == "RUNNING" and run.data.tags.get("mlops.version"):
+    if run.info.status == "RUNNING" and run.data.tags.get(VERSION_TAG):
         raise MlopsError(
             "register the model after the recorded cell (or `with run()` block) has "
             "finished: its data, params and metrics are written when it ends",

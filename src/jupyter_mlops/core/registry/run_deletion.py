@@ -17,7 +17,15 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.store.queries import quoted
 from jupyter_mlops.core.store.run_ids import find_runs
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    JOB_RUN_TAG,
+    NOTEBOOK_PATH_TAG,
+    SCRIPT_PATH_TAG,
+    SOURCE_RUN_ID_TAG,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -37,9 +45,9 @@ class DeletionPlan:
         lines = []
         for run in self.runs:
             info, tags = run.info, run.data.tags
-            origin = tags.get("mlops.notebook.path") or tags.get("mlops.script.path")
-            if origin and tags.get("mlops.cell.id"):
-                origin += f", cell {tags['mlops.cell.id']}"
+            origin = tags.get(NOTEBOOK_PATH_TAG) or tags.get(SCRIPT_PATH_TAG)
+            if origin and tags.get(CELL_ID_TAG):
+                origin += f", cell {tags[CELL_ID_TAG]}"
             line = f"  {info.run_id}  {info.run_name or '-'}" + (f"  ({origin})" if origin else "")
             versions = self.versions.get(info.run_id)
             if versions:
@@ -81,9 +89,9 @@ def versions_from(client: MlflowClient, run_id: str) -> tuple[str, ...]:
     """
     found: set[tuple[str, int]] = set()
     for query in (
-        f"run_id = '{run_id}'",
-        f"tags.`mlops.source.run_id` = '{run_id}'",
-        f"tags.`mlops.job.run_id` = '{run_id}'",
+        f"run_id = {quoted(run_id)}",
+        f"tags.`{SOURCE_RUN_ID_TAG}` = {quoted(run_id)}",
+        f"tags.`{JOB_RUN_TAG}` = {quoted(run_id)}",
     ):
         token: str | None = None
         while True:

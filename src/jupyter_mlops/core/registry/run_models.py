@@ -25,20 +25,19 @@ from jupyter_mlops.core.registry.model_logging import (
     log_sklearn_model,
 )
 from jupyter_mlops.core.registry.training_data import store_profiles, training_data
+from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.tags import (
+    MODEL_FINGERPRINT_TAG,
+    MODEL_VARIABLE_TAG,
+    REFERENCE_PROFILES_TAG,
+)
 
 __all__ = [
-    "PROFILES_TAG",
-    "VARIABLE_TAG",
     "log_run_models",
     "logged_models",
     "model_fingerprint",
     "reusable_model",
 ]
-
-VARIABLE_TAG = "mlops.model.variable"
-FINGERPRINT_TAG = "mlops.model.fingerprint"
-#: Run tag listing the reference profiles stored with the run's logged models.
-PROFILES_TAG = "mlops.reference.profiles"
 
 
 def model_fingerprint(model: Any) -> str:
@@ -83,12 +82,12 @@ def log_run_models(
             result = log_sklearn_model(client, run, model, features, name=name)
             client.set_logged_model_tags(
                 result.model_id,
-                {VARIABLE_TAG: name, FINGERPRINT_TAG: model_fingerprint(model)},
+                {MODEL_VARIABLE_TAG: name, MODEL_FINGERPRINT_TAG: model_fingerprint(model)},
             )
             logged.append(result)
         profiles = store_profiles(client, run, training)
         if profiles:
-            client.set_tag(run_id, PROFILES_TAG, ",".join(profiles))
+            client.set_tag(run_id, REFERENCE_PROFILES_TAG, ",".join(profiles))
     except MlflowException as exc:
         raise MlopsError(
             f"cannot log the model on run {run_id[:12]}: {exc.message}",
@@ -104,7 +103,7 @@ def logged_models(client: MlflowClient, run: Run) -> list[LoggedModel]:
     """The ready models logged on ``run``, newest first."""
     found = client.search_logged_models(
         experiment_ids=[run.info.experiment_id],
-        filter_string=f"source_run_id = '{run.info.run_id}'",
+        filter_string=f"source_run_id = {quoted(run.info.run_id)}",
     )
     ready = [m for m in found if str(m.status).endswith("READY")]
     return sorted(ready, key=lambda m: m.creation_timestamp or 0, reverse=True)
@@ -119,7 +118,10 @@ def reusable_model(
         return None
     for logged in logged_models(client, run):
         tags = logged.tags or {}
-        if tags.get(VARIABLE_TAG) == variable and tags.get(FINGERPRINT_TAG) == fingerprint:
+        if (
+            tags.get(MODEL_VARIABLE_TAG) == variable
+            and tags.get(MODEL_FINGERPRINT_TAG) == fingerprint
+        ):
             return LoggedSklearnModel(
                 model_id=logged.model_id,
                 artifact_location=logged.artifact_location,

@@ -15,8 +15,16 @@ from jupyter_mlops.core.registry.register import (
     move_requested_alias,
     version_tags_of,
 )
-from jupyter_mlops.core.registry.run_models import PROFILES_TAG, VARIABLE_TAG, logged_models
+from jupyter_mlops.core.registry.run_models import logged_models
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    MODEL_VARIABLE_TAG,
+    NOTEBOOK_PATH_TAG,
+    REFERENCE_PROFILES_TAG,
+    SCRIPT_PATH_TAG,
+    VERSION_TAG,
+)
 
 __all__ = ["register_logged"]
 
@@ -38,7 +46,7 @@ def register_logged(
     except MlflowException:
         raise MlopsError(f"no run {run_id[:40]!r} in this store", ErrorCode.NOT_FOUND) from None
     tags = run.data.tags
-    if run.info.status == "RUNNING" and tags.get("mlops.version"):
+    if run.info.status == "RUNNING" and tags.get(VERSION_TAG):
         raise MlopsError(
             f"run {run_id[:12]} is still being recorded: register once its cell has finished",
             ErrorCode.USAGE,
@@ -52,7 +60,7 @@ def register_logged(
             ErrorCode.USAGE,
         )
     logged = models[0]
-    profiles = [p for p in tags.get(PROFILES_TAG, "").split(",") if p]
+    profiles = [p for p in tags.get(REFERENCE_PROFILES_TAG, "").split(",") if p]
     version_tags = version_tags_of(run, [], profiles)
     try:
         ensure_model(client, request.name, request.inventory_tags())
@@ -69,15 +77,15 @@ def register_logged(
     move = move_requested_alias(client, request, number)
     notes = []
     if len(models) > 1:
-        variable = (logged.tags or {}).get(VARIABLE_TAG, logged.name)
+        variable = (logged.tags or {}).get(MODEL_VARIABLE_TAG, logged.name)
         notes.append(f"the run logged {len(models)} models: registered the newest ({variable})")
     return Registration(
         name=request.name,
         version=number,
         run_id=run_id,
         model_id=logged.model_id,
-        source=tags.get("mlops.notebook.path") or tags.get("mlops.script.path") or "",
-        cell_id=tags.get("mlops.cell.id"),
+        source=tags.get(NOTEBOOK_PATH_TAG) or tags.get(SCRIPT_PATH_TAG) or "",
+        cell_id=tags.get(CELL_ID_TAG),
         alias=move,
         data=tuple(k for k in version_tags if k.endswith(".fingerprint")),
         profiles=tuple(profiles),

@@ -8,11 +8,12 @@ from typing import Any
 
 from mlflow.entities import Run, ViewType
 
-from jupyter_mlops.core.capture.produced import OBJECTS_TAG, PRODUCED_TAG, did_produce
+from jupyter_mlops.core.capture.produced import did_produce
 from jupyter_mlops.core.capture.provenance import notebook_filter
 from jupyter_mlops.core.capture.run_capture import Warn
 from jupyter_mlops.core.capture.session import Target
 from jupyter_mlops.core.store.orphans import owner_tags
+from jupyter_mlops.core.tags import CELL_OBJECTS_TAG, CELL_PRODUCED_TAG
 
 __all__ = ["find_source_run"]
 
@@ -42,11 +43,11 @@ def find_source_run(
     replaced: list[str] = []
     for run in runs:
         tags = run.data.tags
-        if not did_produce(tags.get(PRODUCED_TAG), variable):
+        if not did_produce(tags.get(CELL_PRODUCED_TAG), variable):
             continue
         if model is not None and all(tags.get(k) == v for k, v in me.items()):
             try:
-                made = json.loads(tags.get(OBJECTS_TAG) or "{}").get(variable)
+                made = json.loads(tags.get(CELL_OBJECTS_TAG) or "{}").get(variable)
             except ValueError:
                 made = None
             if made == id(model):

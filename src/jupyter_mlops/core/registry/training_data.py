@@ -19,6 +19,7 @@ from jupyter_mlops.core.capture.run_capture import Warn
 from jupyter_mlops.core.capture.run_files import write_run_files
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.monitoring.profile import profile_data
+from jupyter_mlops.core.tags import reference_profile_artifact
 
 __all__ = ["TrainingData", "check_data", "store_profiles", "training_data"]
 
@@ -69,7 +70,7 @@ def training_data(
 def store_profiles(client: MlflowClient, run: Run, training: Sequence[TrainingData]) -> list[str]:
     """Write each frame's reference profile on ``run``; return the artifact paths."""
     files = {
-        f"reference/{t.name}.profile.json": json.dumps(profile_data(t.name, t.data), indent=1)
+        reference_profile_artifact(t.name): json.dumps(profile_data(t.name, t.data), indent=1)
         for t in training
     }
     if files:

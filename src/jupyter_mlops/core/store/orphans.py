@@ -19,6 +19,14 @@ from mlflow.entities import ViewType
 
 from jupyter_mlops.core.store.active_run import terminate
 from jupyter_mlops.core.store.processes import process_exists
+from jupyter_mlops.core.store.queries import quoted
+from jupyter_mlops.core.tags import (
+    ERROR_MESSAGE_TAG,
+    ERROR_TYPE_TAG,
+    HOST_TAG,
+    PID_TAG,
+    PROCESS_STARTED_TAG,
+)
 
 __all__ = ["owner_tags", "reap_orphaned_runs"]
 
@@ -27,33 +35,33 @@ _LIMIT = 200
 
 def owner_tags() -> dict[str, str]:
     """Tags naming the process that records a run."""
-    tags = {"mlops.host": socket.gethostname(), "mlops.pid": str(os.getpid())}
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     started = _process_start(os.getpid())
     if started is not None:
-        tags["mlops.process.started"] = started
+        tags[PROCESS_STARTED_TAG] = started
     return tags
 
 
 def reap_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     """Mark RUNNING runs of dead processes on this host KILLED; return their run ids."""
-    host = socket.gethostname().replace("'", "")
+    host = socket.gethostname()
     runs = client.search_runs(
         [experiment_id],
-        filter_string=f"attributes.status = 'RUNNING' and tags.`mlops.host` = '{host}'",
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = {quoted(host)}",
         run_view_type=ViewType.ACTIVE_ONLY,
         max_results=_LIMIT,
     )
     reaped = []
     for run in runs:
         tags = run.data.tags
-        pid = tags.get("mlops.pid", "")
-        if not pid.isdigit() or _alive(int(pid), tags.get("mlops.process.started")):
+        pid = tags.get(PID_TAG, "")
+        if not pid.isdigit() or _alive(int(pid), tags.get(PROCESS_STARTED_TAG)):
             continue
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        client.set_tag(run.info.run_id, "mlops.error.type", "KernelDied")
+        client.set_tag(run.info.run_id, ERROR_TYPE_TAG, "KernelDied")
         client.set_tag(
             run.info.run_id,
-            "mlops.error.message",
+            ERROR_MESSAGE_TAG,
             f"process {pid} on {host} ended while the run was RUNNING; "
             f"marked KILLED by jupyter-mlops at {when}",
         )

@@ -28,6 +28,7 @@ from jupyter_mlops.core.config import sqlite_database
 from jupyter_mlops.core.redaction import mask_uri
 from jupyter_mlops.core.store.active_run import terminate
 from jupyter_mlops.core.store.deadline import StoreUnavailable
+from jupyter_mlops.core.tags import ERROR_MESSAGE_TAG, ERROR_TYPE_TAG
 
 __all__ = [
     "PendingRun",
@@ -180,9 +181,9 @@ def resolve_pending_runs(client: MlflowClient, tracking_uri: str) -> ResolvedRun
 def _write_pending(client: MlflowClient, record: PendingRun) -> None:
     """The values that were not written, then the reason the run is FAILED."""
     tags = dict(record.tags)
-    if "mlops.error.type" not in tags:  # the code itself did not fail: the store did
-        tags["mlops.error.type"] = _ERROR_TYPE
-        tags["mlops.error.message"] = (
+    if ERROR_TYPE_TAG not in tags:  # the code itself did not fail: the store did
+        tags[ERROR_TYPE_TAG] = _ERROR_TYPE
+        tags[ERROR_MESSAGE_TAG] = (
             f"the store failed while the run was ended ({record.cause}) at "
             f"{record.recorded_at}; the code had ended {record.status}. Marked FAILED by the "
             "next jupyter-mlops session; files of the run (code/, notebook) may be missing"

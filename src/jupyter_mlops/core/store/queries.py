@@ -14,7 +14,9 @@ break a filter nor widen it.
 
 from __future__ import annotations
 
-__all__ = ["notebook_tag_filter", "quoted"]
+from jupyter_mlops.core.tags import path_tag
+
+__all__ = ["like_prefix", "notebook_tag_filter", "quoted"]
 
 
 def quoted(value: str) -> str:
@@ -26,4 +28,21 @@ def quoted(value: str) -> str:
 def notebook_tag_filter(path: str, kind: str = "notebook") -> str:
     """The MLflow filter matching runs (or model versions) recorded from ``path``, the
     notebook's (or script's) path relative to the project root, as its tag holds it."""
-    return f"tags.`mlops.{kind}.path` = {quoted(path)}"
+    return f"tags.`{path_tag(kind)}` = {quoted(path)}"
+
+
+def like_prefix(prefix: str) -> str:
+    """A ``LIKE`` pattern literal matching values that start with ``prefix``.
+
+    MLflow's ``LIKE`` has no escape character, so ``%`` and ``_`` in ``prefix`` would match
+    any text; such a prefix is refused rather than silently widened.
+
+    >>> like_prefix("3fa9")
+    "'3fa9%'"
+
+    Raises:
+        ValueError: when ``prefix`` holds ``%`` or ``_``.
+    """
+    if "%" in prefix or "_" in prefix:
+        raise ValueError(f"a LIKE prefix cannot hold % or _: {prefix!r}")
+    return quoted(prefix + "%")

@@ -11,6 +11,7 @@ from mlflow.exceptions import MlflowException
 
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.causes import mlflow_error
+from jupyter_mlops.core.store.queries import like_prefix
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -72,7 +73,7 @@ def _by_prefix(client: MlflowClient, prefix: str, store: str) -> Run:
         found = (
             client.search_runs(
                 experiments,
-                filter_string=f"attributes.run_id LIKE '{prefix}%'",
+                filter_string=f"attributes.run_id LIKE {like_prefix(prefix)}",
                 run_view_type=ViewType.ALL,  # a deleted run is named as such below
                 max_results=3,
             )

@@ -21,6 +21,7 @@ from jupyter_mlops.core.capture.provenance import notebook_filter
 from jupyter_mlops.core.capture.session import Target
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.notebook_store import NotebookStore, notebook_store
+from jupyter_mlops.core.tags import NOTEBOOK_PATH_TAG, SCRIPT_PATH_TAG
 from jupyter_mlops.core.views.run_list import RunList, notebook_runs
 from jupyter_mlops.core.views.run_pages import run_summary
 
@@ -88,8 +89,8 @@ class RunListing:
         reply["runs"] = [
             {
                 **run_summary(run),
-                "notebook": run.data.tags.get("mlops.notebook.path")
-                or run.data.tags.get("mlops.script.path"),
+                "notebook": run.data.tags.get(NOTEBOOK_PATH_TAG)
+                or run.data.tags.get(SCRIPT_PATH_TAG),
             }
             for run in runs
         ]

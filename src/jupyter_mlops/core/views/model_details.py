@@ -23,6 +23,13 @@ from jupyter_mlops.core.registry.register import INVENTORY_FIELDS
 from jupyter_mlops.core.store.causes import mlflow_error
 from jupyter_mlops.core.store.notebook_store import NotebookStore
 from jupyter_mlops.core.store.queries import notebook_tag_filter
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    METRICS_TAG,
+    NOTEBOOK_PATH_TAG,
+    SCRIPT_PATH_TAG,
+    SOURCE_RUN_ID_TAG,
+)
 from jupyter_mlops.core.types import (
     LedgerEntry,
     LineageEdge,
@@ -107,18 +114,18 @@ def model_detail(store: NotebookStore, name: str, *, root: Path) -> ModelDetailR
     versions: list[ModelVersionEntry] = []
     for version in found:
         vtags = dict(version.tags or {})
-        source = vtags.get("mlops.notebook.path") or vtags.get("mlops.script.path")
+        source = vtags.get(NOTEBOOK_PATH_TAG) or vtags.get(SCRIPT_PATH_TAG)
         versions.append(
             {
                 "version": str(version.version),
-                "run_id": vtags.get("mlops.source.run_id") or version.run_id,
+                "run_id": vtags.get(SOURCE_RUN_ID_TAG) or version.run_id,
                 "status": str(version.status),
                 "created": utc_iso(version.creation_timestamp),
                 "aliases": by_version.get(str(version.version), []),
                 "source_notebook": served_path(root, store, source),
-                "source_cell": vtags.get("mlops.cell.id"),
+                "source_cell": vtags.get(CELL_ID_TAG),
                 "validation": validation_status(version),
-                "metrics": _metrics(vtags.get("mlops.metrics")),
+                "metrics": _metrics(vtags.get(METRICS_TAG)),
             }
         )
     ledger: list[LedgerEntry] = [move.to_dict() for move in moves]

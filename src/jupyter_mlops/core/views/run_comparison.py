@@ -17,6 +17,14 @@ from mlflow.entities import Run
 from jupyter_mlops.core.capture.datasets import data_fingerprints
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.run_ids import find_runs
+from jupyter_mlops.core.tags import (
+    CELL_ID_TAG,
+    GIT_DIRTY_TAG,
+    JOB_NAME_TAG,
+    NOTEBOOK_PATH_TAG,
+    SCRIPT_PATH_TAG,
+    keys_tag,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,12 +34,12 @@ __all__ = ["ComparedRun", "ComparisonRow", "RunComparison", "compare_runs"]
 Value = str | float | None
 #: Where a run came from: row name -> run tag.
 _SOURCE_TAGS = (
-    ("notebook", "mlops.notebook.path"),
-    ("script", "mlops.script.path"),
-    ("cell", "mlops.cell.id"),
-    ("job", "mlops.job.name"),
+    ("notebook", NOTEBOOK_PATH_TAG),
+    ("script", SCRIPT_PATH_TAG),
+    ("cell", CELL_ID_TAG),
+    ("job", JOB_NAME_TAG),
     ("commit", "mlflow.source.git.commit"),
-    ("dirty", "mlops.git.dirty"),
+    ("dirty", GIT_DIRTY_TAG),
 )
 _SHORT = 12  # digits of commits and fingerprints in the text table
 _MAX_CELL = 40  # longer values are clipped in the text table (never in JSON)
@@ -147,9 +155,7 @@ def _section(
 
 def _chosen(runs: Sequence[Run], kind: str) -> list[str]:
     """The keys the runs' authors chose to show (``mlops.<kind>.keys``), in order."""
-    return [
-        key for run in runs for key in run.data.tags.get(f"mlops.{kind}.keys", "").split(",") if key
-    ]
+    return [key for run in runs for key in run.data.tags.get(keys_tag(kind), "").split(",") if key]
 
 
 def _identity(run: Run) -> ComparedRun:

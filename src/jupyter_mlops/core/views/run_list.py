@@ -14,6 +14,7 @@ from jupyter_mlops.core.capture.provenance import notebook_filter
 from jupyter_mlops.core.capture.session import Target
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.causes import store_cause
+from jupyter_mlops.core.tags import keys_tag
 
 __all__ = ["RunList", "RunRow", "notebook_runs"]
 
@@ -156,7 +157,7 @@ def _row(run: Run) -> RunRow:
 
 
 def _keys(run: Run, kind: str) -> tuple[str, ...]:
-    value = run.data.tags.get(f"mlops.{kind}.keys", "")
+    value = run.data.tags.get(keys_tag(kind), "")
     return tuple(k for k in value.split(",") if k)
 
 

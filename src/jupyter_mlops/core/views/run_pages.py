@@ -21,6 +21,18 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import MASK, looks_like_secret, redact_mapping, redact_text
 from jupyter_mlops.core.store.notebook_store import NotebookStore
 from jupyter_mlops.core.store.queries import notebook_tag_filter
+from jupyter_mlops.core.tags import (
+    CELL_EXECUTION_COUNT_TAG,
+    CELL_ID_TAG,
+    GIT_BRANCH_TAG,
+    GIT_DIRTY_TAG,
+    HIDDEN_STATE_TAG,
+    JOB_ID_TAG,
+    JOB_NAME_TAG,
+    NOTEBOOK_PATH_TAG,
+    SCRIPT_PATH_TAG,
+    keys_tag,
+)
 from jupyter_mlops.core.types import (
     ArtifactEntry,
     DatasetEntry,
@@ -36,16 +48,16 @@ MAX_PAGE = 200
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Tags that say where a run came from, shown together as its lineage.
 _LINEAGE_TAGS = (
-    "mlops.notebook.path",
-    "mlops.script.path",
-    "mlops.cell.id",
-    "mlops.cell.execution_count",
+    NOTEBOOK_PATH_TAG,
+    SCRIPT_PATH_TAG,
+    CELL_ID_TAG,
+    CELL_EXECUTION_COUNT_TAG,
     "mlflow.source.git.commit",
-    "mlops.git.dirty",
-    "mlops.git.branch",
-    "mlops.hidden_state",
-    "mlops.job.name",
-    "mlops.job.id",
+    GIT_DIRTY_TAG,
+    GIT_BRANCH_TAG,
+    HIDDEN_STATE_TAG,
+    JOB_NAME_TAG,
+    JOB_ID_TAG,
     "mlflow.parentRunId",
 )
 
@@ -57,7 +69,7 @@ def _iso(millis: int | None) -> str | None:
 
 
 def _keys(tags: dict[str, str], kind: str) -> list[str]:
-    return [k for k in tags.get(f"mlops.{kind}.keys", "").split(",") if k]
+    return [k for k in tags.get(keys_tag(kind), "").split(",") if k]
 
 
 def _masked(value: str | None) -> str | None:
@@ -85,8 +97,8 @@ def run_summary(run: Run) -> RunSummary:
         "metrics": dict(run.data.metrics),
         "key_params": _keys(tags, "params"),
         "key_metrics": _keys(tags, "metrics"),
-        "cell_id": tags.get("mlops.cell.id"),
-        "job_name": _masked(tags.get("mlops.job.name")),
+        "cell_id": tags.get(CELL_ID_TAG),
+        "job_name": _masked(tags.get(JOB_NAME_TAG)),
         "has_model": bool(outputs),
     }
 
@@ -179,7 +191,7 @@ def run_detail(
     url = mlflow_ui_url.rstrip("/")
     # values masked by name or shape, then inside JSON (mlops.job.parameters)
     masked = {k: redact_text(v) for k, v in redact_mapping(tags).items()}
-    source = tags.get("mlops.notebook.path") or tags.get("mlops.script.path")
+    source = tags.get(NOTEBOOK_PATH_TAG) or tags.get(SCRIPT_PATH_TAG)
     return {
         **run_summary(run),
         "experiment_id": run.info.experiment_id,

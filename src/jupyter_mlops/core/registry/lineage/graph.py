@@ -33,6 +33,21 @@ from jupyter_mlops.core.registry.lineage.job import job_attributes
 from jupyter_mlops.core.registry.lineage.model import LINEAGE_SCHEMA, Edge, Node
 from jupyter_mlops.core.registry.lineage.render import render_html, render_text
 from jupyter_mlops.core.registry.refs import ModelRef, model_versions, resolve
+from jupyter_mlops.core.tags import (
+    CELL_EXECUTION_COUNT_TAG,
+    CELL_ID_TAG,
+    GIT_COMMIT_TAG,
+    GIT_DIRTY_TAG,
+    METRICS_KEYS_TAG,
+    METRICS_TAG,
+    NOTEBOOK_PATH_TAG,
+    PARAMS_KEYS_TAG,
+    PARAMS_TAG,
+    SCRIPT_PATH_TAG,
+    SOURCE_RUN_ID_TAG,
+    VALIDATION_STATUS_TAG,
+    data_rows_tag,
+)
 
 __all__ = [
     "LINEAGE_SCHEMA",
@@ -91,7 +106,7 @@ class LineageGraph:
 
 def validation_status(version: ModelVersion) -> str:
     """The version's validation status from its validation record, else ``unvalidated``."""
-    return str((version.tags or {}).get("mlops.validation.status") or "unvalidated")
+    return str((version.tags or {}).get(VALIDATION_STATUS_TAG) or "unvalidated")
 
 
 def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
@@ -108,7 +123,7 @@ def build_lineage(client: MlflowClient, ref: ModelRef) -> LineageGraph:
     model, version = resolve(client, ref)
     aliases = _aliases_by_version(dict(model.aliases or {}))
     tags = dict(version.tags or {})
-    run = _run(client, tags.get("mlops.source.run_id") or version.run_id)
+    run = _run(client, tags.get(SOURCE_RUN_ID_TAG) or version.run_id)
     root = _version_node(version, aliases, root=True)
     nodes: list[Node] = []
     edges: list[Edge] = []
@@ -147,7 +162,7 @@ def _aliases_by_version(aliases: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _origin(tags: dict[str, str]) -> str | None:
-    return tags.get("mlops.notebook.path") or tags.get("mlops.script.path")
+    return tags.get(NOTEBOOK_PATH_TAG) or tags.get(SCRIPT_PATH_TAG)
 
 
 def _run(client: MlflowClient, run_id: str | None) -> Run | None:
@@ -180,13 +195,13 @@ def _version_node(
             "aliases": aliases.get(number, []),
             "created": utc_iso(version.creation_timestamp),
             "status": str(version.status),
-            "run_id": tags.get("mlops.source.run_id") or version.run_id,
-            "notebook_path": tags.get("mlops.notebook.path"),
-            "script_path": tags.get("mlops.script.path"),
-            "cell_id": tags.get("mlops.cell.id"),
-            "commit": tags.get("mlops.git.commit"),
-            "metrics": _json(tags.get("mlops.metrics")),
-            "key_metrics": _keys(tags.get("mlops.metrics.keys")),
+            "run_id": tags.get(SOURCE_RUN_ID_TAG) or version.run_id,
+            "notebook_path": tags.get(NOTEBOOK_PATH_TAG),
+            "script_path": tags.get(SCRIPT_PATH_TAG),
+            "cell_id": tags.get(CELL_ID_TAG),
+            "commit": tags.get(GIT_COMMIT_TAG),
+            "metrics": _json(tags.get(METRICS_TAG)),
+            "key_metrics": _keys(tags.get(METRICS_KEYS_TAG)),
             "validation": validation_status(version),
             "root": root,
         },
@@ -197,21 +212,21 @@ def _run_node(run: Run | None, version: ModelVersion) -> Node:
     """The run's node; a deleted run is described from the version's snapshot."""
     tags = dict(version.tags or {})
     if run is None:
-        run_id = tags.get("mlops.source.run_id") or str(version.run_id)
+        run_id = tags.get(SOURCE_RUN_ID_TAG) or str(version.run_id)
         return Node(
             "run",
             f"run:{run_id}",
             {
                 "run_id": run_id,
                 "available": False,
-                "notebook_path": tags.get("mlops.notebook.path"),
-                "script_path": tags.get("mlops.script.path"),
-                "cell_id": tags.get("mlops.cell.id"),
-                "execution_count": _int(tags.get("mlops.cell.execution_count")),
-                "commit": tags.get("mlops.git.commit"),
-                "git_dirty": _bool(tags.get("mlops.git.dirty")),
-                "params": _json(tags.get("mlops.params")),
-                "metrics": _json(tags.get("mlops.metrics")),
+                "notebook_path": tags.get(NOTEBOOK_PATH_TAG),
+                "script_path": tags.get(SCRIPT_PATH_TAG),
+                "cell_id": tags.get(CELL_ID_TAG),
+                "execution_count": _int(tags.get(CELL_EXECUTION_COUNT_TAG)),
+                "commit": tags.get(GIT_COMMIT_TAG),
+                "git_dirty": _bool(tags.get(GIT_DIRTY_TAG)),
+                "params": _json(tags.get(PARAMS_TAG)),
+                "metrics": _json(tags.get(METRICS_TAG)),
             },
         )
     run_tags = run.data.tags
@@ -228,16 +243,16 @@ def _run_node(run: Run | None, version: ModelVersion) -> Node:
             "start_time": utc_iso(info.start_time),
             "end_time": utc_iso(info.end_time),
             "user": run_tags.get("mlflow.user"),
-            "notebook_path": run_tags.get("mlops.notebook.path"),
-            "script_path": run_tags.get("mlops.script.path"),
-            "cell_id": run_tags.get("mlops.cell.id"),
-            "execution_count": _int(run_tags.get("mlops.cell.execution_count")),
+            "notebook_path": run_tags.get(NOTEBOOK_PATH_TAG),
+            "script_path": run_tags.get(SCRIPT_PATH_TAG),
+            "cell_id": run_tags.get(CELL_ID_TAG),
+            "execution_count": _int(run_tags.get(CELL_EXECUTION_COUNT_TAG)),
             "commit": run_tags.get("mlflow.source.git.commit"),
-            "git_dirty": _bool(run_tags.get("mlops.git.dirty")),
+            "git_dirty": _bool(run_tags.get(GIT_DIRTY_TAG)),
             "params": dict(run.data.params),
             "metrics": dict(run.data.metrics),
-            "key_params": _keys(run_tags.get("mlops.params.keys")),
-            "key_metrics": _keys(run_tags.get("mlops.metrics.keys")),
+            "key_params": _keys(run_tags.get(PARAMS_KEYS_TAG)),
+            "key_metrics": _keys(run_tags.get(METRICS_KEYS_TAG)),
         },
     )
 
@@ -252,7 +267,7 @@ def _datasets(tags: dict[str, str], run: Run | None) -> list[Node]:
     for name, digest in data_fingerprints(tags).items():
         rows = recorded.get((name, digest))
         if rows is None:
-            rows = _int(tags.get(f"mlops.data.{name}.rows"))
+            rows = _int(tags.get(data_rows_tag(name)))
         nodes.append(
             Node(
                 "dataset",

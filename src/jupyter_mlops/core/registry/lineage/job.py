@@ -11,17 +11,19 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
-from jupyter_mlops.core.capture.job_context import (
+from jupyter_mlops.core.tags import (
+    HELD_ALIAS_TAG,
+    HELD_ALIASES_TAG,
+    JOB_FAILED_CELL_TAG,
     JOB_ID_TAG,
     JOB_NAME_TAG,
     JOB_OUTCOME_TAG,
+    JOB_PARAMETERS_TAG,
     JOB_RUN_TAG,
 )
-from jupyter_mlops.core.registry.held_aliases import HELD_ALIAS_TAG, HELD_ALIASES_TAG
 
 __all__ = ["job_attributes"]
 
-_PARAMETERS_TAG = "mlops.job.parameters"  # only a job's own run has it
 _MAX_DEPTH = 5  # runs nested in runs nested in the job's run
 
 
@@ -41,7 +43,7 @@ def job_attributes(
         "name": tags.get(JOB_NAME_TAG) or version_tags.get(JOB_NAME_TAG),
         "status": job.info.status if job is not None else None,
         "outcome": outcome or "running",
-        "failed_cell": tags.get("mlops.job.failed_cell"),
+        "failed_cell": tags.get(JOB_FAILED_CELL_TAG),
         "held_alias": version_tags.get(HELD_ALIAS_TAG),
         "held_aliases": _list(tags.get(HELD_ALIASES_TAG)),
     }
@@ -55,7 +57,7 @@ def _job_run_id(client: MlflowClient, run: Run | None) -> str | None:
     for _ in range(_MAX_DEPTH):
         if current is None:
             return None
-        if _PARAMETERS_TAG in current.data.tags:
+        if JOB_PARAMETERS_TAG in current.data.tags:
             return str(current.info.run_id)
         parent = current.data.tags.get("mlflow.parentRunId")
         current = _get(client, parent) if parent else None
