@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,26 +177,20 @@ class ExecutionManager:
             MlopsError: as :func:`~jupyter_mlops.core.jobs.run.prepare_job` (nothing started);
                 CONFLICT when ``max_running`` executions are running already.
         """
-        job = prepare_job(
+        prepare = partial(
+            prepare_job,
             notebook,
             values=values or {},
             timeout=timeout,
             tracking_uri=tracking_uri,
             reassigned_hint=_REASSIGNED_HINT,
         )
+        job = prepare()
         if not job.output.resolve().is_relative_to(root.resolve()):
             folder = safe_file_name(job.name)
             output = confine(root, f"build/jobs/{folder}/{job.output.name}", must_exist=False)
             output.parent.mkdir(parents=True, exist_ok=True)  # ours: --output's folder must exist
-            job = prepare_job(
-                notebook,
-                values=values or {},
-                timeout=timeout,
-                tracking_uri=tracking_uri,
-                output=output,
-                reassigned_hint=_REASSIGNED_HINT,
-                job_id=job.job_id,
-            )
+            job = prepare(output=output, job_id=job.job_id)
         confine(root, relative_to_root(root, job.output), must_exist=False, suffix=".ipynb")
         with self._lock:
             running = [e for e in self._executions.values() if e.running]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Run
@@ -17,6 +17,7 @@ from mlflow.entities import Run
 from jupyter_mlops.core.capture.datasets import data_fingerprints
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.run_ids import find_runs
+from jupyter_mlops.core.store.times import iso_time
 from jupyter_mlops.core.tags import (
     CELL_ID_TAG,
     GIT_DIRTY_TAG,
@@ -160,11 +161,7 @@ def _chosen(runs: Sequence[Run], kind: str) -> list[str]:
 
 def _identity(run: Run) -> ComparedRun:
     info = run.info
-    start = (
-        datetime.fromtimestamp(info.start_time / 1000, tz=timezone.utc).isoformat()
-        if info.start_time
-        else None
-    )
+    start = iso_time(info.start_time)
     return ComparedRun(
         info.run_id, info.run_name or info.run_id[:8], info.status, start, info.experiment_id
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TypeVar
 
 from mlflow.entities import Run, ViewType
@@ -14,6 +14,7 @@ from jupyter_mlops.core.capture.provenance import notebook_filter
 from jupyter_mlops.core.capture.session import Target
 from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.store.causes import store_cause
+from jupyter_mlops.core.store.times import store_time
 from jupyter_mlops.core.tags import keys_tag
 
 __all__ = ["RunList", "RunRow", "notebook_runs"]
@@ -135,11 +136,8 @@ def notebook_runs(target: Target, limit: int = 20) -> RunList:
 
 def _row(run: Run) -> RunRow:
     info = run.info
-    start = (
-        datetime.fromtimestamp(info.start_time / 1000, tz=timezone.utc).astimezone()
-        if info.start_time
-        else None
-    )
+    utc = store_time(info.start_time)
+    start = None if utc is None else utc.astimezone()
     duration = (
         (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
     )

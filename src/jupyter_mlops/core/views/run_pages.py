@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from jupyter_mlops.core.errors import ErrorCode, MlopsError
 from jupyter_mlops.core.redaction import MASK, looks_like_secret, redact_mapping, redact_text
 from jupyter_mlops.core.store.notebook_store import NotebookStore
 from jupyter_mlops.core.store.queries import notebook_tag_filter
+from jupyter_mlops.core.store.times import iso_time
 from jupyter_mlops.core.tags import (
     CELL_EXECUTION_COUNT_TAG,
     CELL_ID_TAG,
@@ -63,9 +63,7 @@ _LINEAGE_TAGS = (
 
 
 def _iso(millis: int | None) -> str | None:
-    if not millis:
-        return None
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
+    return iso_time(millis)
 
 
 def _keys(tags: dict[str, str], kind: str) -> list[str]:

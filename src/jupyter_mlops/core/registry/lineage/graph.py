@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from mlflow import MlflowClient
@@ -33,6 +32,7 @@ from jupyter_mlops.core.registry.lineage.job import job_attributes
 from jupyter_mlops.core.registry.lineage.model import LINEAGE_SCHEMA, Edge, Node
 from jupyter_mlops.core.registry.lineage.render import render_html, render_text
 from jupyter_mlops.core.registry.refs import ModelRef, model_versions, resolve
+from jupyter_mlops.core.store.times import iso_time
 from jupyter_mlops.core.tags import (
     CELL_EXECUTION_COUNT_TAG,
     CELL_ID_TAG,
@@ -176,9 +176,7 @@ def _run(client: MlflowClient, run_id: str | None) -> Run | None:
 
 def utc_iso(millis: int | None) -> str | None:
     """An MLflow timestamp (ms) as ISO 8601 UTC, to the second; None when unset."""
-    if not millis:
-        return None
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="seconds")
+    return iso_time(millis, timespec="seconds")
 
 
 def _version_node(
