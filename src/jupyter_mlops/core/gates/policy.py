@@ -282,8 +282,10 @@ def _fail(path: str, message: str, where: str | None = None) -> MlopsError:
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
     choices = sorted(known)
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if not close and len(name) >= 2:  # a short form: f1 -> f1_score, auc -> roc_auc
+        close = [choice for choice in choices if name.lower() in choice][:3]
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {' or '.join(repr(choice) for choice in close)}?"
     return "known: " + ", ".join(choices)
 
 
