@@ -408,3 +408,20 @@ def test_command_line_gates_override_the_same_key_only(tmp_path: Path) -> None:
     assert caught.value.message == (
         "--gate 'roc_auc<=0.6': leaves gates.metrics.roc_auc with min 0.7 above max 0.6"
     )
+
+
+def test_the_default_policy_in_the_docs_reads_the_same_from_toml_and_yaml(
+    tmp_path: Path,
+) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
+    toml_block = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    yaml_block = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    write_pyproject(tmp_path, toml_block)
+    (tmp_path / "credit-policy.yaml").write_text(yaml_block, encoding="utf-8")
+
+    from_toml = load_policy("credit-risk")
+    from_yaml = load_policy("credit-risk", policy_file=tmp_path / "credit-policy.yaml")
+
+    assert from_toml.to_dict()["gates"] == from_yaml.to_dict()["gates"]
+    assert from_toml.protected_aliases == from_yaml.protected_aliases == ("champion",)
+    assert len(from_toml.metrics) == 2 and from_toml.stability.slice is not None
