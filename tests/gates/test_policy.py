@@ -425,3 +425,17 @@ def test_the_default_policy_in_the_docs_reads_the_same_from_toml_and_yaml(
     assert from_toml.to_dict()["gates"] == from_yaml.to_dict()["gates"]
     assert from_toml.protected_aliases == from_yaml.protected_aliases == ("champion",)
     assert len(from_toml.metrics) == 2 and from_toml.stability.slice is not None
+
+
+def test_a_model_name_that_is_not_a_bare_key_is_quoted_in_the_path(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        """
+        [tool.jupyter-mlops.models."credit.risk v2".gates]
+        metrics.roc_auc = { min = 0.7 }
+        bootstrap = 10
+        """,
+    )
+    assert refused("credit.risk v2").startswith(
+        'tool.jupyter-mlops.models."credit.risk v2".gates.bootstrap: must be from 100'
+    )

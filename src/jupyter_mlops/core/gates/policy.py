@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ MAX_BOOTSTRAP = 1_000_000
 DEFAULT_MIN_GROUP_SIZE = 50
 DEFAULT_SLICE_METRIC = "roc_auc"
 _TABLE = "tool.jupyter-mlops.models"
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -349,7 +352,12 @@ class _Reader:
 
 
 def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    return f"{path}.{_key(key)}" if path else _key(key)
+
+
+def _key(name: str) -> str:
+    """A key as TOML writes it in a dotted path: bare when it can be, else quoted."""
+    return name if name and _BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
 def _kind(value: object) -> str:
@@ -391,7 +399,7 @@ def policy_from_mapping(
         MlopsError: (USAGE) naming the first bad key by its dotted path.
     """
     read = _Reader(where)
-    path = f"{_TABLE}.{model}" if path is None else path
+    path = f"{_TABLE}.{_key(model)}" if path is None else path
     top = read.table(table, path, _MODEL_KEYS)
     protected = read.names(top.get("protected_aliases", []), _at(path, "protected_aliases"))
     gates_path = _at(path, "gates")
@@ -581,7 +589,7 @@ def _from_file(model: str, file: Path) -> Policy:
     if model not in models:
         known = ", ".join(sorted(str(name) for name in models)) or "none"
         raise _fail("models", f"has no model {model!r} (it has: {known})", where)
-    return policy_from_mapping(model, models[model], path=f"models.{model}", where=where)
+    return policy_from_mapping(model, models[model], path=f"models.{_key(model)}", where=where)
 
 
 # ---------------------------------------------------------------------- command-line gates
