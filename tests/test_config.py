@@ -101,3 +101,22 @@ def test_bad_pyproject_is_a_clear_config_error(tmp_path: Path, content: str, mes
     with pytest.raises(MlopsError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
         resolve_settings(cwd=tmp_path, env={})
     assert caught.value.code is ErrorCode.CONFIG
+
+
+def test_a_validation_policy_in_pyproject_leaves_the_settings_alone(tmp_path: Path):
+    """``[tool.jupyter-mlops.models.<MODEL>]`` holds validation policies (core/gates): the
+    settings table accepts it, and the gates read it."""
+    from jupyter_mlops.core.gates.policy import load_policy
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.jupyter-mlops]\nexperiment = "credit"\n'
+        '[tool.jupyter-mlops.models.credit-risk]\nprotected_aliases = ["champion"]\n'
+        "[tool.jupyter-mlops.models.credit-risk.gates]\n"
+        "metrics.roc_auc = { min = 0.7 }\n",
+        encoding="utf-8",
+    )
+    settings = resolve_settings(cwd=tmp_path)
+    assert settings.experiment == "credit"
+    policy = load_policy("credit-risk", start=tmp_path)
+    assert policy.protected_aliases == ("champion",)
+    assert policy.metric("roc_auc") is not None

@@ -77,7 +77,8 @@ ENVIRONMENT_VARIABLES = (
     STORE_TIMEOUT_ENV,
 )
 _CONFIG_TABLE = "jupyter-mlops"
-_KNOWN_KEYS = frozenset({"tracking_uri", "experiment", "store_timeout"})
+#: ``models`` holds the per-model validation policies, read and checked by core/gates/policy.py.
+_KNOWN_KEYS = frozenset({"tracking_uri", "experiment", "store_timeout", "models"})
 
 
 def parse_store_timeout(value: object, where: str) -> float:
@@ -182,6 +183,7 @@ def _parse_config(path: Path) -> ProjectConfig:
             f"known keys: {', '.join(sorted(_KNOWN_KEYS))}",
             ErrorCode.CONFIG,
         )
+    table.pop("models", None)  # validation policies: checked where they are used
     timeout = table.pop("store_timeout", None)
     if timeout is not None:
         timeout = parse_store_timeout(timeout, f"store_timeout in [tool.{_CONFIG_TABLE}] of {path}")
