@@ -205,7 +205,7 @@ def test_psi_of_identical_distributions_is_about_zero_and_of_shifted_ones_large(
 def test_psi_on_scores_of_a_real_model_train_vs_eval(
     scored: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    y, challenger, champion = scored
+    _, challenger, champion = scored
     assert psi(champion[:700], champion[700:]) < 0.10  # same model, same population
     assert psi(champion, challenger) > 0.0
 
