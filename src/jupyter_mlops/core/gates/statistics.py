@@ -470,6 +470,14 @@ def _labels(y_pred: Any, rows: int) -> IntArray:
 def _attribute(
     name: str, positive: IntArray, predicted: IntArray, column: pd.Series, min_size: int
 ) -> AttributeFairness:
+    """One attribute's groups and summaries, through fairlearn on the confusion counts.
+
+    Every metric here depends only on how many rows of each group fall in each (target,
+    prediction) cell, so fairlearn is given those cells (at most 4 per group) with their row
+    counts as ``sample_weight``: the same numbers as on the rows themselves, but fairlearn's
+    per-call cost no longer grows with the rows (on 100,000 rows it spends seconds converting
+    each column element by element).
+    """
     # fairlearn ships no type information; imported as a module object (typed Any inside),
     # so mypy needs no override for it.
     fm = importlib.import_module("fairlearn.metrics")
@@ -477,33 +485,54 @@ def _attribute(
     values = column.to_numpy()
     if pd.isna(values).any():
         raise _usage(f"sensitive column {name!r} has missing values")
+    cells = (
+        pd.DataFrame({"group": values, "y_true": positive, "y_pred": predicted})
+        .groupby(["group", "y_true", "y_pred"], sort=True, observed=True)
+        .size()
+        .reset_index(name="rows")
+    )
+    weight = cells["rows"].to_numpy(dtype=np.float64)
     frame = fm.MetricFrame(
         metrics={
             "selection_rate": fm.selection_rate,
             "true_positive_rate": fm.true_positive_rate,
             "false_positive_rate": fm.false_positive_rate,
-            "count": fm.count,
+            "count": _weighted_count,
         },
-        y_true=positive,
-        y_pred=predicted,
-        sensitive_features=pd.Series(values, name=name),
+        y_true=cells["y_true"].to_numpy(),
+        y_pred=cells["y_pred"].to_numpy(),
+        sensitive_features=pd.Series(cells["group"].to_numpy(), name=name),
+        sample_params={
+            metric: {"sample_weight": weight}
+            for metric in ("selection_rate", "true_positive_rate", "false_positive_rate", "count")
+        },
     )
     groups = frame.by_group.copy()
     groups["count"] = groups["count"].astype(np.int64)
     groups["gated"] = groups["count"] >= min_size
-    large = set(groups.index[groups["gated"]])
+    large = cells["group"].isin(groups.index[groups["gated"]]).to_numpy()
     summary: dict[str, float]
-    if len(large) < 2:
+    if int(groups["gated"].sum()) < 2:
         summary = dict.fromkeys(FAIRNESS_METRICS, math.nan)
     else:
-        keep = np.fromiter((v in large for v in values), dtype=bool, count=values.size)
-        args = (positive[keep], predicted[keep])
-        features = values[keep]
         summary = {
-            metric: float(getattr(fm, metric)(*args, sensitive_features=features))
+            metric: float(
+                getattr(fm, metric)(
+                    cells["y_true"].to_numpy()[large],
+                    cells["y_pred"].to_numpy()[large],
+                    sensitive_features=cells["group"].to_numpy()[large],
+                    sample_weight=weight[large],
+                )
+            )
             for metric in FAIRNESS_METRICS
         }
     return AttributeFairness(name, groups, summary, min_size)
+
+
+def _weighted_count(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+    """The rows of a group, from the weights of its confusion cells (fairlearn's ``count``
+    takes no weights)."""
+    return float(np.sum(sample_weight))
 
 
 # ---------------------------------------------------------------------------------------------
