@@ -139,7 +139,7 @@ class BootstrapResult:
 
 def resample_indices(
     rows: int, n: int, *, seed: int = 0, chunk: int | None = None
-) -> Iterator[IntArray]:
+) -> Iterator[CountArray]:
     """The resamples :func:`paired_bootstrap` draws: ``(k, rows)`` index matrices, in order.
 
     Each row of a matrix is one resample (``rows`` indices drawn with replacement); the
@@ -155,11 +155,12 @@ def resample_indices(
     done = 0
     while done < n:
         size = min(chunk, n - done)
-        yield rng.integers(0, rows, size=(size, rows), dtype=np.int64)
+        # int32: drawn about twice as fast as int64 (and half the memory).
+        yield rng.integers(0, rows, size=(size, rows), dtype=np.int32)
         done += size
 
 
-def _counts(indices: IntArray, rows: int) -> CountArray:
+def _counts(indices: CountArray, rows: int) -> CountArray:
     """How many times each row is drawn in each resample: ``(k, rows)``, from the indices."""
     k = indices.shape[0]
     flat = indices + (np.arange(k, dtype=np.int64) * rows)[:, None]
