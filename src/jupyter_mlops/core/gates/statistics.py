@@ -51,6 +51,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 CountArray = npt.NDArray[np.int32]
+SmallCountArray = npt.NDArray[np.int16]
 
 #: The metrics the bootstrap and the slices compute, named as MLflow's evaluation names them.
 METRICS: Final = ("roc_auc", "accuracy_score", "log_loss")
@@ -160,16 +161,22 @@ def resample_indices(
         done += size
 
 
-def _counts(indices: CountArray, rows: int) -> CountArray:
-    """How many times each row is drawn in each resample: ``(k, rows)``, from the indices."""
+def _counts(indices: CountArray, rows: int) -> SmallCountArray:
+    """How many times each row is drawn in each resample: ``(k, rows)``, from the indices.
+
+    int16: a quarter of int64's memory traffic in the gathers and sums that follow. A row is
+    drawn more than 32,767 times in a resample with probability below 1/32767! (the count is
+    about Poisson(1)); the check below would still catch the wrap-around.
+    """
     k = indices.shape[0]
     flat = indices + (np.arange(k, dtype=np.int64) * rows)[:, None]
-    # int32: half the memory traffic of int64 in the gathers and sums that follow.
-    counts = np.zeros(k * rows, dtype=np.int32)
+    counts = np.zeros(k * rows, dtype=np.int16)
     # ufunc.at rather than bincount: in place and without bincount's extra min/max pass and
-    # int64 result. The increment is an int32 array: with a Python int, numpy leaves the
-    # fast path of ufunc.at (measured 5x slower).
-    np.add.at(counts, flat.ravel(), np.ones(1, dtype=np.int32))
+    # int64 result. The increment is an array of the counts' type: with a Python int, numpy
+    # leaves the fast path of ufunc.at (measured 5x slower).
+    np.add.at(counts, flat.ravel(), np.ones(1, dtype=np.int16))
+    if counts.min() < 0:  # pragma: no cover - see above
+        raise MlopsError("a bootstrap count overflowed", ErrorCode.INTERNAL)
     return counts.reshape(k, rows)
 
 
@@ -196,13 +203,15 @@ class _RankedScores:
         upto = np.searchsorted(ordered, wanted, side="right")
         self.tied: IntArray | None = upto if (upto != self.below).any() else None
 
-    def auc(self, counts: CountArray) -> FloatArray:
+    def auc(self, counts: SmallCountArray, positives: SmallCountArray | None = None) -> FloatArray:
+        """Each resample's AUC; ``positives`` is ``counts[:, self.positives]`` if known (the
+        positives are in row order, the same for every model, so it can be shared)."""
         k = counts.shape[0]
         # int32 cells (a count times at most the number of rows fits up to ~46,000 draws of
         # one row), int64 row sums: exact.
         cumulative = np.zeros((k, self.negatives.size + 1), dtype=np.int32)
-        np.cumsum(counts[:, self.negatives], axis=1, out=cumulative[:, 1:])
-        pos = counts[:, self.positives]
+        np.cumsum(counts[:, self.negatives], axis=1, dtype=np.int32, out=cumulative[:, 1:])
+        pos = counts[:, self.positives] if positives is None else positives
         below = cumulative[:, self.below]
         twice = 2 * (pos * below).sum(axis=1, dtype=np.int64)
         if self.tied is not None:  # negatives tied with a positive count one half
@@ -216,15 +225,18 @@ class _RankedScores:
         result[denominator == 0] = np.nan
         return np.asarray(result, dtype=np.float64)
 
+    def __call__(self, counts: SmallCountArray) -> FloatArray:
+        return self.auc(counts)
 
-_ChunkMetric = Callable[[CountArray], FloatArray]
+
+_ChunkMetric = Callable[[SmallCountArray], FloatArray]
 
 
 def _chunk_metric(metric: str, positive: IntArray, scores: FloatArray) -> _ChunkMetric:
     """A function from a chunk's counts ``(k, rows)`` to the metric of each resample."""
     rows = positive.shape[0]
     if metric == "roc_auc":
-        return _RankedScores(scores, positive).auc
+        return _RankedScores(scores, positive)
     if metric == "accuracy_score":
         correct = ((scores > 0.5).astype(np.int64) == positive).astype(np.float64)
         return lambda counts: np.asarray(counts @ correct / rows, dtype=np.float64)
@@ -240,7 +252,7 @@ def _row_log_loss(positive: IntArray, scores: FloatArray) -> FloatArray:
 
 
 def _point(metric: str, positive: IntArray, scores: FloatArray) -> float:
-    ones = np.ones((1, positive.shape[0]), dtype=np.int32)
+    ones = np.ones((1, positive.shape[0]), dtype=np.int16)
     return float(_chunk_metric(metric, positive, scores)(ones)[0])
 
 
@@ -298,7 +310,12 @@ def paired_bootstrap(
         counts = _counts(indices, rows)
         del indices
         k = counts.shape[0]
-        differences[done : done + k] = of_challenger(counts) - of_champion(counts)
+        if isinstance(of_challenger, _RankedScores) and isinstance(of_champion, _RankedScores):
+            shared = counts[:, of_challenger.positives]  # the same columns for both models
+            values = of_challenger.auc(counts, shared) - of_champion.auc(counts, shared)
+        else:
+            values = of_challenger(counts) - of_champion(counts)
+        differences[done : done + k] = values
         done += k
     defined = differences[~np.isnan(differences)]
     if defined.size == 0:
