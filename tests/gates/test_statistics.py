@@ -303,6 +303,8 @@ def test_bad_fairness_input_is_one_clear_usage_error() -> None:
         group_metrics([1] * 6, pred, frame, min_group_size=1)
     with pytest.raises(MlopsError, match="the sensitive features have 5 rows, the target has 6"):
         group_metrics(y, pred, frame.iloc[:5], min_group_size=1)
+    with pytest.raises(MlopsError, match="the predictions must be 0/1 labels, booleans or"):
+        group_metrics(y, ["no"] * 6, frame, min_group_size=1)
 
 
 def test_slice_spread_per_region_matches_sklearn() -> None:

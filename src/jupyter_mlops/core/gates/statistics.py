@@ -408,7 +408,9 @@ class AttributeFairness:
     ``selection_rate``, ``true_positive_rate``, ``false_positive_rate``, ``count`` and
     ``gated`` (False for groups smaller than ``min_group_size``: reported, not gated).
     ``summary`` holds :data:`FAIRNESS_METRICS` computed over the gated groups only; NaN when
-    fewer than two groups are gated (nothing to compare).
+    fewer than two groups are gated (nothing to compare). A group without positives (or
+    without negatives) has a true (false) positive rate of 0, fairlearn's convention, which
+    the equalized-odds summaries then include.
     """
 
     attribute: str
@@ -479,7 +481,12 @@ def _labels(y_pred: Any, rows: int) -> IntArray:
         raise _usage(f"the predictions have shape {values.shape}, the target has {rows} rows")
     if values.dtype == bool:
         return values.astype(np.int64)
-    numbers = values.astype(np.float64)
+    try:
+        numbers = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise _usage(
+            "the predictions must be 0/1 labels, booleans or scores of the positive class"
+        ) from None
     if not np.isfinite(numbers).all():
         raise _usage("the predictions have missing or infinite values")
     return (numbers > 0.5).astype(np.int64)
