@@ -59,8 +59,9 @@ METRICS: Final = ("roc_auc", "accuracy_score", "log_loss")
 #: Proportion given to an empty PSI bin (on either side) so that its log ratio is finite.
 PSI_EPSILON: Final = 1e-4
 
-#: Resampled rows held in memory at once (a chunk of resamples x rows): about 32 MB of int64
-#: per array, a few arrays at a time, whatever the evaluation set's size.
+#: Resampled rows held in memory at once (a chunk of resamples x rows): 16 MB of int32 indices,
+#: 32 MB of their int64 positions, 8 MB of int16 counts and a few gathered copies at a time,
+#: whatever the evaluation set's size.
 _CHUNK_ELEMENTS: Final = 4_000_000
 
 
@@ -189,7 +190,7 @@ class _RankedScores:
     The negatives are taken in score order and their counts summed cumulatively; each
     positive then reads how many resampled negatives lie strictly below its score (and, when
     scores tie across classes, how many equal it) at a position found once by binary search.
-    Everything is counted in int64 (exact) and divided once.
+    Everything is counted in integers (exact) and divided once.
     """
 
     def __init__(self, scores: FloatArray, positive: IntArray) -> None:
@@ -207,8 +208,9 @@ class _RankedScores:
         """Each resample's AUC; ``positives`` is ``counts[:, self.positives]`` if known (the
         positives are in row order, the same for every model, so it can be shared)."""
         k = counts.shape[0]
-        # int32 cells (a count times at most the number of rows fits up to ~46,000 draws of
-        # one row), int64 row sums: exact.
+        # int32 cells: a cumulative count is at most the rows, times a row's count (about
+        # Poisson(1), in practice below 20) it stays below 2**31 up to ~100 million rows;
+        # row sums in int64. Exact.
         cumulative = np.zeros((k, self.negatives.size + 1), dtype=np.int32)
         np.cumsum(counts[:, self.negatives], axis=1, dtype=np.int32, out=cumulative[:, 1:])
         pos = counts[:, self.positives] if positives is None else positives
