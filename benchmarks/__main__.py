@@ -18,6 +18,7 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 from benchmarks import (
     capture_overhead,
     fingerprint_speed,
+    gates_speed,
     job_overhead,
     registry_speed,
     server_speed,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Result]]] = {
     registry_speed.NAME: registry_speed.run,
     job_overhead.NAME: job_overhead.run,
     server_speed.NAME: server_speed.run,
+    gates_speed.NAME: gates_speed.run,
 }
 
 
