@@ -13,6 +13,7 @@ from jupyter_mlops.cli.demo import demo
 from jupyter_mlops.cli.jobs import job, reproduce, run_job
 from jupyter_mlops.cli.registry import inventory, lineage
 from jupyter_mlops.cli.runs import runs
+from jupyter_mlops.cli.validation import validate
 from jupyter_mlops.core.errors import MlopsError
 
 __all__ = ["main"]
@@ -36,5 +37,16 @@ def main() -> None:
     """Jupyter-native MLOps: notebook experiments captured in MLflow with lineage."""
 
 
-for _command in (demo, run_job, lineage, reproduce, inventory, alias, rollback, runs, job):
+for _command in (
+    demo,
+    run_job,
+    lineage,
+    reproduce,
+    inventory,
+    alias,
+    rollback,
+    runs,
+    job,
+    validate,
+):
     main.add_command(_command)

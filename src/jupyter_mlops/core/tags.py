@@ -22,6 +22,8 @@ __all__ = [
     "CODE_PATH_TAG",
     "DATA_FINGERPRINT_SUFFIX",
     "DATA_TAG_PREFIX",
+    "DECISION_ARTIFACT",
+    "DECISION_REPORT_ARTIFACT",
     "ERROR_MESSAGE_TAG",
     "ERROR_TYPE_TAG",
     "FINGERPRINT_FORMAT_TAG",
@@ -69,7 +71,14 @@ __all__ = [
     "SOURCE_RUN_ID_TAG",
     "TAG_PREFIX",
     "TRACEBACK_ARTIFACT",
+    "VALIDATION_AGAINST_TAG",
+    "VALIDATION_DATE_TAG",
+    "VALIDATION_GATES_TAG",
+    "VALIDATION_MODEL_TAG",
+    "VALIDATION_RUN_TAG",
+    "VALIDATION_SHA256_TAG",
     "VALIDATION_STATUS_TAG",
+    "VALIDATION_VERSION_TAG",
     "VERSION_TAG",
     "data_fingerprint_tag",
     "data_rows_tag",
@@ -132,7 +141,14 @@ MODEL_FLAVOR_TAG = "mlops.model.flavor"  # the MLflow flavor the model was logge
 PARAMS_TAG = "mlops.params"  # JSON of the run's chosen params
 METRICS_TAG = "mlops.metrics"  # JSON of the run's chosen metrics
 REFERENCE_PROFILES_TAG = "mlops.reference.profiles"  # the run's reference profile artifacts
-VALIDATION_STATUS_TAG = "mlops.validation.status"  # read only: validated, rejected, ...
+VALIDATION_STATUS_TAG = "mlops.validation.status"  # passed | failed | ungated (last validation)
+VALIDATION_SHA256_TAG = "mlops.validation.sha256"  # sha256 of that validation/decision.json
+VALIDATION_RUN_TAG = "mlops.validation.run_id"  # the validation run holding the decision record
+VALIDATION_DATE_TAG = "mlops.validation.date"  # when it was validated (UTC, ISO 8601)
+VALIDATION_AGAINST_TAG = "mlops.validation.against"  # the champion version compared with
+VALIDATION_MODEL_TAG = "mlops.validation.model"  # on a validation run: the model validated
+VALIDATION_VERSION_TAG = "mlops.validation.version"  # on a validation run: the version validated
+VALIDATION_GATES_TAG = "mlops.validation.gates"  # on a validation run: how many gates it holds
 
 # --- Registry: logged model tags (which variable the logged model came from) ---
 MODEL_VARIABLE_TAG = "mlops.model.variable"  # the notebook variable that held the model
@@ -150,6 +166,8 @@ NOTEBOOK_SNAPSHOT_ARTIFACT = "code/notebook.ipynb"  # the notebook as saved when
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"  # Python, platform and distributions
 TRACEBACK_ARTIFACT = "error/traceback.txt"  # the traceback of a failed run
 JOB_OUTPUT_ARTIFACT = "job/output.ipynb"  # on a job's run: the executed notebook, masked
+DECISION_ARTIFACT = "validation/decision.json"  # on a validation run: the decision record
+DECISION_REPORT_ARTIFACT = "validation/report.html"  # the same decision, for a reviewer
 
 
 def keys_tag(kind: str) -> str:
