@@ -16,14 +16,14 @@ import numpy as np
 if TYPE_CHECKING:
     from jupyter_mlops.core.gates.validate import Decision
 
-__all__ = ["histogram_svg", "render_report"]
+__all__ = ["histogram_svg", "render_fragment", "render_report"]
 
 _COLOURS = {"passed": "#1b7f3b", "failed": "#b3261e", "skipped": "#6b6b6b"}
 _W, _H = 420, 140
 
 
-def render_report(decision: Decision) -> str:
-    """The whole page."""
+def render_fragment(decision: Decision) -> str:
+    """The report's content without page or stylesheet (what a notebook shows inline)."""
     e = html.escape
     champion = (
         f"version {e(decision.champion_version)}"
@@ -69,6 +69,12 @@ def render_report(decision: Decision) -> str:
             "<h2>Score distributions on the evaluation rows</h2>"
             + histogram_svg({k: np.asarray(v) for k, v in decision.scores.items()})
         )
+    return "".join(sections)
+
+
+def render_report(decision: Decision) -> str:
+    """The whole page."""
+    e = html.escape
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:70em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
@@ -77,7 +83,7 @@ def render_report(decision: Decision) -> str:
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>Validation {e(decision.model)}/{e(decision.version)}</title>"
-        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n"
+        f"<style>{style}</style></head><body>{render_fragment(decision)}</body></html>\n"
     )
 
 
