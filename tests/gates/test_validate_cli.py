@@ -8,9 +8,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import mlflow
-import mlflow.sklearn
-import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -18,43 +15,17 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 from jupyter_mlops.core.gates.validate import DECISION_SCHEMA
+from support.gates import FEATURES, loans, register
 from support.registry import cli
 
 pytestmark = pytest.mark.slow  # registers real models (each log_model takes seconds)
 
-FEATURES = ["income", "debt", "age"]
-
-
-def _loans(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "income": rng.normal(50, 15, rows),
-            "debt": rng.normal(20, 8, rows),
-            "age": rng.integers(20, 70, rows).astype(float),
-            "home_owner": rng.choice(["own", "rent"], rows),
-            "region": rng.choice(["north", "south"], rows),
-        }
-    )
-    logit = 0.08 * (frame["income"] - 50) - 0.15 * (frame["debt"] - 20)
-    frame["default"] = (rng.random(rows) < 1 / (1 + np.exp(logit))).astype(int)
-    return frame
-
-
-def _register(tracking_uri: str, model: object, name: str = "credit-risk") -> str:
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment("training")
-    with mlflow.start_run():
-        info = mlflow.sklearn.log_model(model, name="model")
-    version = mlflow.register_model(info.model_uri, name)
-    return str(version.version)
-
 
 @pytest.fixture
 def project(tmp_path: Path, tracking_uri: str, client: MlflowClient) -> dict[str, object]:
-    train, evaluation = _loans(seed=1), _loans(seed=2)
+    train, evaluation = loans(seed=1), loans(seed=2)
     good = LogisticRegression().fit(train[FEATURES], train["default"])
-    champion = _register(tracking_uri, good)
+    champion = register(tracking_uri, good)
     client.set_registered_model_alias("credit-risk", "champion", champion)
     data = tmp_path / "eval.csv"
     evaluation.to_csv(data, index=False)
@@ -82,7 +53,7 @@ def test_a_challenger_as_good_as_the_champion_passes_and_the_record_matches_its_
     train = project["train"]
     assert isinstance(train, pd.DataFrame)
     refit = LogisticRegression(C=0.9).fit(train[FEATURES], train["default"])
-    version = _register(tracking_uri, refit)
+    version = register(tracking_uri, refit)
     result = _validate(
         tracking_uri,
         version,
@@ -122,7 +93,7 @@ def test_a_worse_challenger_fails_with_exit_code_3_naming_the_gate(
     train = project["train"]
     assert isinstance(train, pd.DataFrame)
     worse = DummyClassifier(strategy="prior").fit(train[FEATURES], train["default"])
-    version = _register(tracking_uri, worse)
+    version = register(tracking_uri, worse)
     result = _validate(
         tracking_uri, version, Path(str(project["data"])), "--gate", "roc_auc>=champion-0.005"
     )
@@ -136,10 +107,10 @@ def test_a_worse_challenger_fails_with_exit_code_3_naming_the_gate(
 def test_the_first_model_skips_relative_gates_and_says_so(
     tmp_path: Path, tracking_uri: str, client: MlflowClient
 ):
-    train = _loans(seed=3)
-    version = _register(tracking_uri, LogisticRegression().fit(train[FEATURES], train["default"]))
+    train = loans(seed=3)
+    version = register(tracking_uri, LogisticRegression().fit(train[FEATURES], train["default"]))
     data = tmp_path / "eval.parquet"
-    _loans(seed=4).to_parquet(data)
+    loans(seed=4).to_parquet(data)
     result = _validate(
         tracking_uri, version, data, "--gate", "roc_auc>=0.6", "--gate", "roc_auc>=champion-0.01"
     )
@@ -151,11 +122,11 @@ def test_the_first_model_skips_relative_gates_and_says_so(
 def test_a_policy_in_pyproject_gates_fairness_on_a_biased_model(
     tmp_path: Path, tracking_uri: str, client: MlflowClient, monkeypatch: pytest.MonkeyPatch
 ):
-    train = _loans(seed=5)
+    train = loans(seed=5)
     train["owner"] = (train["home_owner"] == "own").astype(float)
     biased = LogisticRegression().fit(train[[*FEATURES, "owner"]], train["home_owner"] == "own")
-    version = _register(tracking_uri, biased)  # predicts home ownership: maximally unfair
-    evaluation = _loans(seed=6)
+    version = register(tracking_uri, biased)  # predicts home ownership: maximally unfair
+    evaluation = loans(seed=6)
     evaluation["owner"] = (evaluation["home_owner"] == "own").astype(float)
     data = tmp_path / "eval.csv"
     evaluation.to_csv(data, index=False)

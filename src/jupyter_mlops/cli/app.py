@@ -13,7 +13,7 @@ from jupyter_mlops.cli.demo import demo
 from jupyter_mlops.cli.jobs import job, reproduce, run_job
 from jupyter_mlops.cli.registry import inventory, lineage
 from jupyter_mlops.cli.runs import runs
-from jupyter_mlops.cli.validation import validate
+from jupyter_mlops.cli.validation import promote, validate
 from jupyter_mlops.core.errors import MlopsError
 
 __all__ = ["main"]
@@ -48,5 +48,6 @@ for _command in (
     runs,
     job,
     validate,
+    promote,
 ):
     main.add_command(_command)

@@ -1,4 +1,5 @@
-"""``jupyter-mlops validate``: a registered version against the champion, under a policy."""
+"""``jupyter-mlops validate`` (a registered version against the champion, under a policy) and
+``jupyter-mlops promote`` (move an alias only after a passed validation)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from jupyter_mlops.cli.options import tracking_uri_option
+from jupyter_mlops.cli.options import registry, tracking_uri_option
 
 
 @click.command()
@@ -66,3 +67,33 @@ def validate(
     )
     click.echo(result.decision.to_json() if as_json else result.to_text(), nl=not as_json)
     sys.exit(result.exit_code)
+
+
+@click.command()
+@click.argument("ref", metavar="MODEL/VERSION")
+@click.option("--alias", "alias_name", required=True, help="The alias to move (e.g. champion).")
+@click.option("--reason", default=None, help="Why (recorded in the ledger with the evidence).")
+@click.option(
+    "--override",
+    is_flag=True,
+    help="Move it even without a passed validation (needs --reason; recorded as an override).",
+)
+@tracking_uri_option
+def promote(
+    ref: str, alias_name: str, reason: str | None, override: bool, tracking_uri: str | None
+) -> None:
+    """Point ALIAS at MODEL/VERSION if it passed validation against the alias's version now.
+
+    Refused with exit code 3 otherwise (validate first, or again if the champion changed).
+    """
+    from jupyter_mlops.core.gates.promotion import promote as promote_version
+    from jupyter_mlops.core.registry.refs import parse_model_ref
+
+    model_ref = parse_model_ref(ref)
+    if model_ref.version is None:
+        raise click.UsageError(f"expected MODEL/VERSION, got {ref!r}")
+    client, _ = registry(tracking_uri)
+    done = promote_version(
+        client, model_ref.name, model_ref.version, alias_name, reason=reason, override=override
+    )
+    click.echo(done.describe())

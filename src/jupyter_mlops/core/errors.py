@@ -29,6 +29,9 @@ class ErrorCode(enum.Enum):
     TRACKING_UNAVAILABLE = ("tracking_unavailable", 1, 503)
     #: The request conflicts with the current state (e.g. a name already taken).
     CONFLICT = ("conflict", 1, 409)
+    #: A validation gate refused: the model is not good enough, or a protected alias would
+    #: move without a passed validation (exit 3, so CI tells it from a broken job).
+    GATE_REFUSED = ("gate_refused", 3, 409)
     #: Anything else that went wrong inside jupyter-mlops.
     INTERNAL = ("internal", 1, 500)
 

@@ -75,6 +75,7 @@ __all__ = [
     "VALIDATION_DATE_TAG",
     "VALIDATION_GATES_TAG",
     "VALIDATION_MODEL_TAG",
+    "VALIDATION_OVERRIDE_TAG",
     "VALIDATION_RUN_TAG",
     "VALIDATION_SHA256_TAG",
     "VALIDATION_STATUS_TAG",
@@ -146,6 +147,7 @@ VALIDATION_SHA256_TAG = "mlops.validation.sha256"  # sha256 of that validation/d
 VALIDATION_RUN_TAG = "mlops.validation.run_id"  # the validation run holding the decision record
 VALIDATION_DATE_TAG = "mlops.validation.date"  # when it was validated (UTC, ISO 8601)
 VALIDATION_AGAINST_TAG = "mlops.validation.against"  # the champion version compared with
+VALIDATION_OVERRIDE_TAG = "mlops.validation.override"  # JSON: who moved a protected alias anyway
 VALIDATION_MODEL_TAG = "mlops.validation.model"  # on a validation run: the model validated
 VALIDATION_VERSION_TAG = "mlops.validation.version"  # on a validation run: the version validated
 VALIDATION_GATES_TAG = "mlops.validation.gates"  # on a validation run: how many gates it holds

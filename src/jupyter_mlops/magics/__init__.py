@@ -16,7 +16,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Int
 
 from jupyter_mlops.core.errors import MlopsError
-from jupyter_mlops.magics import job, registry, run, session, validation
+from jupyter_mlops.magics import job, promotion, registry, run, session, validation
 from jupyter_mlops.magics.base import Call, Subcommand
 from jupyter_mlops.magics.cell import CellTracker
 
@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "lineage": registry.LINEAGE,
     "job": job.JOB,
     "validate": validation.VALIDATE,
+    "promote": promotion.PROMOTE,
 }
 
 

@@ -70,7 +70,7 @@ class AliasMove:
     from_version: str | None  # None: the alias did not exist before
     to_version: str
     reason: str
-    action: str  # "register", "set" or "rollback"
+    action: str  # "register", "set", "rollback", "promote" or "override"
     key: str = ""  # the tag holding the entry
 
     @property
